@@ -1,0 +1,53 @@
+// input_stream.h: a connection's received-but-unconsumed bytes, kept contiguous.
+//
+// Receives arrive as BufferLeases. In incremental mode successive receives of one
+// connection land back to back in the same buffer, so the stream just widens its view and
+// a request spanning two completions is parsed in place. Only when unconsumed bytes
+// straddle two buffers (a buffer retired mid-request, or shared mode) are they copied
+// into an owned string; as soon as the copied prefix is consumed the stream returns to
+// viewing the newest buffer directly.
+//
+//   stream.Append(std::move(lease));
+//   while (parse(stream.pending()) completes n bytes) stream.Consume(n);
+//
+// Thread-compatible: owned by the connection's reactor thread.
+#ifndef RINGSIDE_REACTOR_INPUT_STREAM_H_
+#define RINGSIDE_REACTOR_INPUT_STREAM_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "buffers/buffer_lease.h"
+
+namespace ringside {
+
+class InputStream {
+ public:
+  void Append(BufferLease lease);
+  std::string_view pending() const;
+  void Consume(size_t n);
+  // Drops everything (connection closing or going idle).
+  void Clear();
+
+  bool empty() const { return pending().empty(); }
+  bool holds_buffer() const { return current_.holds_buffer() || tail_.holds_buffer(); }
+  uint64_t copied_bytes() const { return copied_bytes_; }
+
+ private:
+  // Zero-copy mode: the bytes are current_.data()[begin_, end_).
+  // Copy mode (copy_ non-empty): the bytes are copy_[begin_..]; tail_ holds the newest
+  // buffer, whose bytes copy_[tail_at_..] also are, contiguously, from tail_.data().
+  BufferLease current_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  std::string copy_;
+  BufferLease tail_;
+  size_t tail_at_ = 0;
+  uint64_t copied_bytes_ = 0;
+};
+
+}  // namespace ringside
+
+#endif  // RINGSIDE_REACTOR_INPUT_STREAM_H_

@@ -1,0 +1,73 @@
+#include "reactor/input_stream.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "buffers/release_word.h"
+
+namespace ringside {
+namespace {
+
+// Counts releases per word, standing in for the BufferManager.
+class CountingSink : public ReleaseSink {
+ public:
+  void Release(uint64_t word) override { ++released[word]; }
+  std::map<uint64_t, int> released;
+};
+
+uint64_t Word(uint16_t bid) { return ReleaseWord{bid, 1, 1}.Pack(); }
+
+TEST(InputStreamTest, ReceivesIntoOneBufferWidenTheViewWithoutCopying) {
+  CountingSink sink;
+  char buffer[64] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  InputStream stream;
+  stream.Append(BufferLease(&sink, Word(0), buffer, 10));
+  stream.Append(BufferLease(&sink, Word(0), buffer + 10, 17));
+  EXPECT_EQ(stream.pending(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(stream.pending().data(), buffer);
+  EXPECT_EQ(stream.copied_bytes(), 0u);
+  EXPECT_EQ(sink.released[Word(0)], 1) << "the second lease is folded into the first";
+  stream.Consume(27);
+  EXPECT_TRUE(stream.empty());
+  EXPECT_EQ(sink.released[Word(0)], 2);
+}
+
+TEST(InputStreamTest, AdjacentMemoryOfAnotherBufferIsNotMerged) {
+  CountingSink sink;
+  char slab[32] = "aaaabbbb";
+  InputStream stream;
+  stream.Append(BufferLease(&sink, Word(0), slab, 4));
+  stream.Append(BufferLease(&sink, Word(1), slab + 4, 4));
+  EXPECT_EQ(stream.pending(), "aaaabbbb");
+  EXPECT_NE(stream.pending().data(), slab) << "bid 1 must be copied, not viewed via bid 0";
+  EXPECT_EQ(sink.released[Word(0)], 1);
+  EXPECT_TRUE(stream.holds_buffer());
+}
+
+TEST(InputStreamTest, StraddlingBytesAreCopiedThenViewedInPlaceAgain) {
+  CountingSink sink;
+  char first[8] = "abcdefg";
+  char second[16] = "hijklmnopqrstu";
+  InputStream stream;
+  stream.Append(BufferLease(&sink, Word(0), first, 7));
+  stream.Consume(3);
+  stream.Append(BufferLease(&sink, Word(1), second, 5));
+  EXPECT_EQ(stream.pending(), "defghijkl");
+  EXPECT_EQ(stream.copied_bytes(), 4u + 5u);
+  stream.Append(BufferLease(&sink, Word(1), second + 5, 4));
+  EXPECT_EQ(stream.pending(), "defghijklmnop");
+  stream.Consume(5);  // past the straddling prefix: back to a view of `second`
+  EXPECT_EQ(stream.pending(), "ijklmnop");
+  EXPECT_EQ(stream.pending().data(), second + 1);
+  stream.Append(BufferLease(&sink, Word(1), second + 9, 3));
+  EXPECT_EQ(stream.pending(), "ijklmnopqrs");
+  EXPECT_EQ(stream.pending().data(), second + 1);
+  stream.Clear();
+  EXPECT_EQ(sink.released[Word(0)], 1);
+  EXPECT_EQ(sink.released[Word(1)], 3);
+}
+
+}  // namespace
+}  // namespace ringside
