@@ -1,0 +1,262 @@
+#include "buffers/buffer_manager.h"
+
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace ringside {
+namespace {
+
+// mmap + register for the ring page, mmap for the slab; the reverse to destroy.
+constexpr uint64_t kSyscallsPerRingSetup = 3;
+constexpr uint64_t kSyscallsPerRingTeardown = 3;
+
+}  // namespace
+
+BufferManager::BufferManager(io_uring* ring, const BufferManagerConfig& config,
+                             MpscUlongQueue* release_queue, std::function<void()> wake)
+    : uring_(ring),
+      config_(config),
+      release_queue_(release_queue),
+      wake_(std::move(wake)),
+      owner_(pthread_self()),
+      gids_(config.first_bgid, config.last_bgid) {}
+
+BufferManager::~BufferManager() {
+  // Rings unregister in their destructors; the io_uring must still be alive here.
+  slots_.clear();
+  pool_.clear();
+}
+
+absl::Status BufferManager::Init() {
+  if (!config_.incremental) return InitShared();
+  absl::StatusOr<RingId> probe = AttachRing();
+  if (probe.ok()) {
+    DetachRing(*probe);
+    return absl::OkStatus();
+  }
+  if (!absl::IsUnimplemented(probe.status())) return probe.status();
+  fallback_reason_ = std::string(probe.status().message());
+  config_.incremental = false;
+  return InitShared();
+}
+
+absl::Status BufferManager::InitShared() {
+  BufferRingConfig ring_config{.bgid = config_.shared_bgid,
+                               .entries = config_.shared_entries,
+                               .buffer_size = config_.buffer_size,
+                               .incremental = false};
+  absl::StatusOr<std::unique_ptr<BufferRing>> ring = BufferRing::Create(uring_, ring_config);
+  if (!ring.ok()) return ring.status();
+  stats_.ring_syscalls += kSyscallsPerRingSetup;
+  ++stats_.rings_created;
+  shared_ = Occupy(*std::move(ring));
+  return absl::OkStatus();
+}
+
+size_t BufferManager::RingBytes() const {
+  return size_t{config_.connection_entries} * config_.buffer_size;
+}
+
+absl::StatusOr<std::unique_ptr<BufferRing>> BufferManager::NewConnectionRing() {
+  if (!pool_.empty()) {
+    std::unique_ptr<BufferRing> ring = std::move(pool_.back());
+    pool_.pop_back();
+    ++stats_.pool_reuses;
+    return ring;
+  }
+  if (stats_.reserved_bytes + RingBytes() > config_.budget_bytes) {
+    ++stats_.budget_refusals;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "buffer memory budget of ", config_.budget_bytes, " bytes reached (",
+        stats_.reserved_bytes / RingBytes(), " rings of ", RingBytes(), " bytes)"));
+  }
+  std::optional<uint16_t> bgid = gids_.Acquire();
+  if (!bgid) {
+    ++stats_.bgid_refusals;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "no buffer group ids left (", gids_.capacity(), " in use)"));
+  }
+  BufferRingConfig ring_config{.bgid = *bgid,
+                               .entries = config_.connection_entries,
+                               .buffer_size = config_.buffer_size,
+                               .incremental = true,
+                               .simulate_incremental_unsupported =
+                                   config_.simulate_incremental_unsupported};
+  absl::StatusOr<std::unique_ptr<BufferRing>> ring = BufferRing::Create(uring_, ring_config);
+  if (!ring.ok()) {
+    gids_.Release(*bgid).IgnoreError();
+    return ring.status();
+  }
+  stats_.ring_syscalls += kSyscallsPerRingSetup;
+  ++stats_.rings_created;
+  stats_.reserved_bytes += RingBytes();
+  return ring;
+}
+
+absl::StatusOr<RingId> BufferManager::AttachRing() {
+  if (!config_.incremental) return shared_;
+  absl::StatusOr<std::unique_ptr<BufferRing>> ring = NewConnectionRing();
+  if (!ring.ok()) return ring.status();
+  return Occupy(*std::move(ring));
+}
+
+RingId BufferManager::Occupy(std::unique_ptr<BufferRing> ring) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Slot& s = slots_[slot];
+  s.ring = std::move(ring);
+  s.state = SlotState::kLive;
+  ++stats_.rings_live;
+  return RingId{slot, s.generation};
+}
+
+void BufferManager::DetachRing(RingId id) {
+  if (!config_.incremental) return;
+  if (ring(id) == nullptr) return;
+  Slot& s = slots_[id.slot];
+  --stats_.rings_live;
+  if (s.ring->has_readers()) {
+    s.state = SlotState::kAwaitingRelease;
+    ++stats_.rings_awaiting_release;
+    return;
+  }
+  Vacate(id.slot);
+}
+
+void BufferManager::Vacate(uint32_t slot) {
+  Slot& s = slots_[slot];
+  s.ring->Flush();
+  ReturnToPool(std::move(s.ring));
+  s.state = SlotState::kFree;
+  s.dirty = false;
+  // A new owner of this slot must not accept words meant for the old one.
+  s.generation = (s.generation + 1) & ReleaseWord::kGenerationMask;
+  free_slots_.push_back(slot);
+}
+
+void BufferManager::ReturnToPool(std::unique_ptr<BufferRing> ring) {
+  if (pool_.size() >= config_.pool_max_rings) {
+    Destroy(std::move(ring));
+    return;
+  }
+  if (pool_.size() >= config_.pool_resident_rings) {
+    ring->ReleaseMemory();
+    ++stats_.ring_syscalls;
+  }
+  pool_.push_back(std::move(ring));
+}
+
+void BufferManager::Destroy(std::unique_ptr<BufferRing> ring) {
+  const uint16_t bgid = ring->bgid();
+  ring.reset();
+  gids_.Release(bgid).IgnoreError();
+  stats_.ring_syscalls += kSyscallsPerRingTeardown;
+  ++stats_.rings_destroyed;
+  stats_.reserved_bytes -= RingBytes();
+}
+
+BufferRing* BufferManager::ring(RingId id) {
+  if (id.slot >= slots_.size()) return nullptr;
+  Slot& s = slots_[id.slot];
+  if (s.state != SlotState::kLive || s.generation != id.generation) return nullptr;
+  return s.ring.get();
+}
+
+BufferLease BufferManager::Receive(RingId id, int32_t res, uint32_t cqe_flags) {
+  BufferRing* r = ring(id);
+  if (r == nullptr) return {};
+  const RecvSlice slice = r->OnRecv(res, cqe_flags);
+  MarkDirty(id.slot);
+  if (slice.len == 0) return {};
+  const ReleaseWord word{static_cast<uint16_t>(slice.bid), id.slot, id.generation};
+  return BufferLease(this, word.Pack(), slice.data, slice.len);
+}
+
+BufferLease BufferManager::Share(const BufferLease& lease, uint32_t from, uint32_t len) {
+  const ReleaseWord word = ReleaseWord::Unpack(lease.release_word());
+  slots_[word.slot].ring->Retain(word.bid);
+  return BufferLease(this, lease.release_word(), lease.data() + from, len);
+}
+
+void BufferManager::Release(uint64_t release_word) {
+  if (pthread_equal(pthread_self(), owner_)) {
+    ApplyRelease(release_word);
+    return;
+  }
+  while (!release_queue_->TryPush(release_word)) {
+    // Full: make sure the reactor is draining, then retry; a release is never dropped.
+    release_queue_full_retries_.fetch_add(1, std::memory_order_relaxed);
+    wake_();
+    std::this_thread::yield();
+  }
+  if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) wake_();
+}
+
+void BufferManager::DrainReleases() {
+  // Cleared before draining: a word pushed after this store wakes the reactor again.
+  wake_pending_.store(false, std::memory_order_seq_cst);
+  release_queue_->Drain([this](uint64_t&& word) { ApplyRelease(word); });
+}
+
+void BufferManager::ApplyRelease(uint64_t release_word) {
+  const ReleaseWord word = ReleaseWord::Unpack(release_word);
+  if (word.slot >= slots_.size()) {
+    ++stats_.stale_releases;
+    return;
+  }
+  Slot& s = slots_[word.slot];
+  if (s.state == SlotState::kFree || s.generation != word.generation) {
+    ++stats_.stale_releases;
+    return;
+  }
+  s.ring->Release(word.bid);
+  if (s.state == SlotState::kAwaitingRelease) {
+    // The connection is gone; this lease only kept the memory alive.
+    ++stats_.stale_releases;
+    if (!s.ring->has_readers()) {
+      --stats_.rings_awaiting_release;
+      Vacate(word.slot);
+    }
+    return;
+  }
+  MarkDirty(word.slot);
+}
+
+void BufferManager::MarkDirty(uint32_t slot) {
+  Slot& s = slots_[slot];
+  if (s.dirty) return;
+  s.dirty = true;
+  dirty_slots_.push_back(slot);
+}
+
+void BufferManager::Flush(const std::function<void(RingId)>& returned) {
+  for (uint32_t slot : dirty_slots_) {
+    Slot& s = slots_[slot];
+    if (!s.dirty) continue;
+    s.dirty = false;
+    if (s.state != SlotState::kLive) continue;
+    if (s.ring->Flush() && returned) returned(RingId{slot, s.generation});
+  }
+  dirty_slots_.clear();
+}
+
+BufferManagerStats BufferManager::stats() const {
+  BufferManagerStats out = stats_;
+  out.rings_pooled = pool_.size();
+  out.release_queue_full_retries =
+      release_queue_full_retries_.load(std::memory_order_relaxed);
+  out.bgids_in_use = gids_.in_use();
+  out.bgids_free = gids_.capacity() - gids_.in_use();
+  return out;
+}
+
+}  // namespace ringside

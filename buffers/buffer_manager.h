@@ -1,0 +1,171 @@
+// buffer_manager.h: one reactor's buffer rings — a shared ring, or one small incremental
+// ring per connection — with pooling, a memory budget and cross-thread releases.
+//
+// Shared mode registers one ring (bgid 0 by default) that every connection of the reactor
+// receives into. Incremental mode gives each connection its own IOU_PBUF_RING_INC ring under
+// a bgid from a GidAllocator. If the kernel refuses IOU_PBUF_RING_INC, Init() falls back to
+// shared mode and fallback_reason() says why.
+//
+//   BufferManager manager(&uring, config, &release_queue, [&] { WakeReactor(); });
+//   RETURN_IF_ERROR(manager.Init());
+//   absl::StatusOr<RingId> ring = manager.AttachRing();   // per connection
+//   ... prep a multishot recv with buffer select on manager.bgid(*ring) ...
+//   BufferLease lease = manager.Receive(*ring, cqe->res, cqe->flags);
+//   ... once per loop iteration:
+//   manager.DrainReleases();            // apply releases sent by other threads
+//   manager.Flush([&](RingId id) { ... buffers came back: re-arm parked receives ... });
+//   manager.DetachRing(*ring);          // connection closed or idle
+//
+// Torn-down rings go to a pool, registered and with their bgid, so connection churn costs
+// no syscalls; pooled slabs beyond a watermark are madvise()d back to the kernel, and
+// beyond a second watermark rings are unregistered and unmapped. A ring detached while
+// leases still point into it stays mapped until the last lease is released.
+//
+// Thread-safety: everything but Release() runs on the owning (reactor) thread — the thread
+// that constructed the manager, or the one that last called BindToCurrentThread().
+// Release() (reached through BufferLease) is thread-safe: on the owner it applies at once,
+// elsewhere it travels as one 64-bit ReleaseWord (see release_word.h) on the reactor's
+// MpscUlongQueue; when the queue is full the releasing thread backs off and retries, so no
+// release is lost.
+#ifndef RINGSIDE_BUFFERS_BUFFER_MANAGER_H_
+#define RINGSIDE_BUFFERS_BUFFER_MANAGER_H_
+
+#include <pthread.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "buffers/buffer_lease.h"
+#include "buffers/buffer_ring.h"
+#include "buffers/gid_allocator.h"
+#include "queue/mpsc_queue.h"
+
+namespace ringside {
+
+struct BufferManagerConfig {
+  bool incremental = true;
+  uint32_t buffer_size = 16384;
+  uint32_t shared_entries = 1024;      // shared mode: buffers of the reactor's ring
+  uint16_t shared_bgid = 0;
+  uint32_t connection_entries = 8;     // incremental mode: buffers per connection ring
+  uint16_t first_bgid = 2;             // incremental bgids come from [first, last]
+  uint16_t last_bgid = 65535;
+  size_t budget_bytes = size_t{4} << 30;  // slab bytes of all rings, live and pooled
+  size_t pool_max_rings = 256;            // pooled rings kept registered
+  size_t pool_resident_rings = 32;        // pooled rings whose slab stays resident
+  bool simulate_incremental_unsupported = false;
+};
+
+// Names a ring instance: a slot and that slot's generation when the ring was attached.
+struct RingId {
+  uint32_t slot = 0;
+  uint32_t generation = 0;
+  friend bool operator==(const RingId&, const RingId&) = default;
+};
+
+struct BufferManagerStats {
+  uint64_t rings_live = 0;
+  uint64_t rings_pooled = 0;
+  uint64_t rings_awaiting_release = 0;  // detached with leases outstanding
+  uint64_t rings_created = 0;
+  uint64_t rings_destroyed = 0;
+  uint64_t pool_reuses = 0;
+  uint64_t ring_syscalls = 0;  // mmap/munmap/register/unregister/madvise issued for rings
+  uint64_t stale_releases = 0;  // releases that found no live ring (after teardown/reuse)
+  uint64_t budget_refusals = 0;
+  uint64_t bgid_refusals = 0;
+  uint64_t release_queue_full_retries = 0;
+  uint64_t reserved_bytes = 0;  // slab bytes of every ring this manager holds
+  uint64_t bgids_in_use = 0;
+  uint64_t bgids_free = 0;
+};
+
+class BufferManager final : public ReleaseSink {
+ public:
+  BufferManager(io_uring* ring, const BufferManagerConfig& config,
+                MpscUlongQueue* release_queue, std::function<void()> wake);
+  ~BufferManager();
+  BufferManager(const BufferManager&) = delete;
+  BufferManager& operator=(const BufferManager&) = delete;
+
+  // Registers the shared ring, or probes incremental support (falling back to shared).
+  absl::Status Init();
+  void BindToCurrentThread() { owner_ = pthread_self(); }
+
+  bool incremental() const { return config_.incremental; }
+  const std::string& fallback_reason() const { return fallback_reason_; }
+  const BufferManagerConfig& config() const { return config_; }
+
+  // A ring for a new or re-attaching connection: its own ring in incremental mode, the
+  // shared ring otherwise. ResourceExhausted when bgids or the budget run out.
+  absl::StatusOr<RingId> AttachRing();
+  // The connection no longer receives into this ring (closed, or idle). Incremental rings
+  // return to the pool once their last lease is released. No-op for the shared ring.
+  void DetachRing(RingId id);
+
+  // The live ring `id` names, or nullptr when it was detached.
+  BufferRing* ring(RingId id);
+  uint16_t bgid(RingId id) { return ring(id)->bgid(); }
+
+  // Accounts a recv CQE on ring `id`. The lease is empty when the CQE carried no bytes.
+  BufferLease Receive(RingId id, int32_t res, uint32_t cqe_flags);
+  // A second lease on the bytes `lease` holds, from offset `from` for `len` bytes.
+  BufferLease Share(const BufferLease& lease, uint32_t from, uint32_t len);
+
+  // Thread-safe; see the header comment.
+  void Release(uint64_t release_word) override;
+  // Owner thread: applies releases queued by other threads.
+  void DrainReleases();
+  // Owner thread: publishes recycled buffers to the kernel, one tail store per ring, and
+  // calls `returned` for each ring that got buffers back.
+  void Flush(const std::function<void(RingId)>& returned);
+
+  BufferManagerStats stats() const;
+
+ private:
+  enum class SlotState : uint8_t { kFree, kLive, kAwaitingRelease };
+  struct Slot {
+    std::unique_ptr<BufferRing> ring;
+    uint32_t generation = 0;
+    SlotState state = SlotState::kFree;
+    bool dirty = false;
+  };
+
+  absl::Status InitShared();
+  absl::StatusOr<std::unique_ptr<BufferRing>> NewConnectionRing();
+  RingId Occupy(std::unique_ptr<BufferRing> ring);
+  void Vacate(uint32_t slot);
+  void ReturnToPool(std::unique_ptr<BufferRing> ring);
+  void Destroy(std::unique_ptr<BufferRing> ring);
+  void ApplyRelease(uint64_t word);
+  void MarkDirty(uint32_t slot);
+  size_t RingBytes() const;
+
+  io_uring* const uring_;
+  BufferManagerConfig config_;
+  MpscUlongQueue* const release_queue_;
+  const std::function<void()> wake_;
+  pthread_t owner_;
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<uint64_t> release_queue_full_retries_{0};
+
+  std::string fallback_reason_;
+  GidAllocator gids_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  std::vector<uint32_t> dirty_slots_;
+  std::vector<std::unique_ptr<BufferRing>> pool_;
+  RingId shared_{};
+  BufferManagerStats stats_;
+};
+
+}  // namespace ringside
+
+#endif  // RINGSIDE_BUFFERS_BUFFER_MANAGER_H_

@@ -1,0 +1,365 @@
+#include "net/http_parser.h"
+
+#include <cstdint>
+#include <limits>
+
+namespace ringside::net {
+namespace {
+
+constexpr uint64_t kMaxContentLength = std::numeric_limits<int64_t>::max();
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// Visible ASCII; '#' starts a fragment, which a request target never carries.
+bool IsTargetChar(char c) { return c > 0x20 && c < 0x7f && c != '#'; }
+
+// The characters of uri-host [":" port]: unreserved, sub-delims, pct-encoded, IP-literal.
+bool IsHostChar(char c) {
+  if (IsAlpha(c) || IsDigit(c)) return true;
+  return std::string_view("-._~!$&'()*+,;=%:[]").find(c) != std::string_view::npos;
+}
+
+bool IsHost(std::string_view s) {
+  for (char c : s) {
+    if (!IsHostChar(c)) return false;
+  }
+  return true;
+}
+
+// authority-form = uri-host ":" port, for CONNECT.
+bool IsAuthorityForm(std::string_view target) {
+  const size_t colon = target.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == target.size()) return false;
+  for (char c : target.substr(colon + 1)) {
+    if (!IsDigit(c)) return false;
+  }
+  return IsHost(target.substr(0, colon));
+}
+
+struct TargetParts {
+  std::string_view path;
+  std::string_view query;
+  bool root = false;  // absolute-form with an empty path
+};
+
+// Splits "path?query" from the end of a target.
+void SplitPathAndQuery(std::string_view s, TargetParts* parts) {
+  const size_t question = s.find('?');
+  parts->path = s.substr(0, question);
+  parts->query = question == std::string_view::npos ? s.substr(s.size()) : s.substr(question + 1);
+}
+
+// The four request-target forms of RFC 9112 3.2; false if `target` is none of them, or a
+// form `method` may not use.
+bool SplitTarget(std::string_view method, std::string_view target, TargetParts* parts) {
+  if (method == "CONNECT") return IsAuthorityForm(target);
+  if (target.front() == '/') {
+    SplitPathAndQuery(target, parts);
+    return true;
+  }
+  if (target == "*") {
+    parts->path = target;
+    return method == "OPTIONS";
+  }
+  // absolute-form: scheme "://" authority path-abempty [ "?" query ]
+  size_t i = 0;
+  while (i < target.size() && (IsAlpha(target[i]) || IsDigit(target[i]) ||
+                               target[i] == '+' || target[i] == '-' || target[i] == '.')) {
+    ++i;
+  }
+  if (i == 0 || !IsAlpha(target[0]) || target.substr(i, 3) != "://") return false;
+  const std::string_view rest = target.substr(i + 3);
+  const size_t authority_end = rest.find_first_of("/?");
+  const std::string_view authority = rest.substr(0, authority_end);
+  if (authority.empty() || !IsHost(authority)) return false;
+  SplitPathAndQuery(rest.substr(authority.size()), parts);
+  parts->root = parts->path.empty();
+  return true;
+}
+
+bool ParseContentLength(std::string_view s, uint64_t* out) {
+  if (s.empty()) return false;
+  uint64_t value = 0;
+  for (char c : s) {
+    if (!IsDigit(c)) return false;
+    const auto digit = static_cast<uint64_t>(c - '0');
+    if (value > (kMaxContentLength - digit) / 10) return false;
+    value = value * 10 + digit;
+  }
+  *out = value;
+  return true;
+}
+
+// Calls fn on each non-empty, OWS-trimmed element of a comma-separated field value.
+template <typename Fn>
+void ForEachListElement(std::string_view value, Fn fn) {
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    const std::string_view element = TrimOws(value.substr(0, comma));
+    if (!element.empty()) fn(element);
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+  }
+}
+
+// The transfer codings of all Transfer-Encoding fields, in order (RFC 9112 6.1, 6.3).
+struct TransferCodings {
+  void Add(std::string_view field_value) {
+    present = true;
+    ForEachListElement(field_value, [this](std::string_view element) {
+      const std::string_view coding = TrimOws(element.substr(0, element.find(';')));
+      // Nothing may follow chunked: the body length would be unknowable.
+      if (ends_with_chunked || !IsToken(coding)) malformed = true;
+      ends_with_chunked = EqualsIgnoreCase(coding, "chunked");
+      if (ends_with_chunked && coding.size() != element.size()) malformed = true;  // params
+      if (!ends_with_chunked) unknown = true;
+    });
+  }
+
+  bool present = false;
+  bool malformed = false;
+  bool unknown = false;
+  bool ends_with_chunked = false;
+};
+
+}  // namespace
+
+std::string_view HttpRequest::Header(std::string_view name) const {
+  for (const HttpHeader& header : headers) {
+    if (EqualsIgnoreCase(header.name, name)) return header.value;
+  }
+  return {};
+}
+
+HttpParser::Span HttpParser::Span::Of(std::string_view input, std::string_view part) {
+  if (part.empty()) return {};
+  return {static_cast<size_t>(part.data() - input.data()), part.size()};
+}
+
+HttpParser::HttpParser(HttpLimits limits)
+    : limits_(limits),
+      chunked_decoder_({.max_body = limits.max_body,
+                        .max_trailer_bytes = limits.max_header_bytes}) {}
+
+void HttpParser::Reset() {
+  state_ = State::kRequestLine;
+  error_status_ = 0;
+  bytes_needed_ = 0;
+  lines_.Reset(0);
+  empty_lines_ = 0;
+  fields_.clear();
+  chunked_decoder_.Reset(0);
+}
+
+ParseResult HttpParser::Parse(std::string_view input, HttpRequest* request) {
+  if (state_ == State::kComplete) Reset();
+  ParseResult result;
+  if (state_ != State::kError && input.size() < bytes_needed_) return result;
+  const bool head_was_complete = state_ == State::kFixedBody || state_ == State::kChunkedBody;
+  Step step = Step::kNext;
+  while (step == Step::kNext) {
+    switch (state_) {
+      case State::kRequestLine:
+        step = ScanRequestLine(input);
+        break;
+      case State::kHeaders:
+        step = ScanHeaders(input);
+        break;
+      case State::kFixedBody:
+        if (input.size() < body_end_) {
+          step = Step::kNeedMore;
+        } else {
+          state_ = State::kComplete;
+        }
+        break;
+      case State::kChunkedBody:
+        switch (chunked_decoder_.Decode(input)) {
+          case ChunkedDecoder::Status::kNeedMore:
+            step = Step::kNeedMore;
+            break;
+          case ChunkedDecoder::Status::kError:
+            step = Fail(chunked_decoder_.error_status());
+            break;
+          case ChunkedDecoder::Status::kDone:
+            state_ = State::kComplete;
+            break;
+        }
+        break;
+      case State::kComplete:
+        Fill(input, request);
+        result.status = ParseStatus::kComplete;
+        result.consumed = chunked_ ? chunked_decoder_.end() : body_end_;
+        return result;
+      case State::kError:
+        step = Step::kError;
+        break;
+    }
+  }
+  if (step == Step::kError) {
+    result.status = ParseStatus::kError;
+    result.error_status = error_status_;
+    return result;
+  }
+  switch (state_) {
+    case State::kFixedBody:
+      bytes_needed_ = body_end_;
+      break;
+    case State::kChunkedBody:
+      bytes_needed_ = chunked_decoder_.bytes_needed();
+      break;
+    default:
+      bytes_needed_ = input.size() + 1;
+      break;
+  }
+  result.send_continue = expect_continue_ && !head_was_complete &&
+                         (state_ == State::kFixedBody || state_ == State::kChunkedBody);
+  return result;
+}
+
+HttpParser::Step HttpParser::ScanRequestLine(std::string_view input) {
+  using Line = CrlfLineScanner::Result;
+  std::string_view line;
+  switch (lines_.Next(input, limits_.max_request_line, &line)) {
+    case Line::kNeedMore:
+      return Step::kNeedMore;
+    case Line::kBareCrOrLf:
+      return Fail(400);
+    case Line::kTooLong:
+      return Fail(414);
+    case Line::kLine:
+      break;
+  }
+  if (line.empty()) return ++empty_lines_ > kMaxLeadingEmptyLines ? Fail(400) : Step::kNext;
+  if (const int status = ParseRequestLine(input, line); status != 0) return Fail(status);
+  header_start_ = lines_.line_start();
+  state_ = State::kHeaders;
+  return Step::kNext;
+}
+
+int HttpParser::ParseRequestLine(std::string_view input, std::string_view line) {
+  const size_t first_space = line.find(' ');
+  if (first_space == std::string_view::npos) return 400;
+  const size_t second_space = line.find(' ', first_space + 1);
+  if (second_space == std::string_view::npos) return 400;
+  const std::string_view method = line.substr(0, first_space);
+  const std::string_view target = line.substr(first_space + 1, second_space - first_space - 1);
+  const std::string_view version = line.substr(second_space + 1);
+  if (!IsToken(method) || target.empty()) return 400;
+  for (char c : target) {
+    if (!IsTargetChar(c)) return 400;
+  }
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !IsDigit(version[5]) ||
+      version[6] != '.' || !IsDigit(version[7])) {
+    return 400;
+  }
+  if (version[5] != '1' || version[7] > '1') return 505;
+  TargetParts parts;
+  if (!SplitTarget(method, target, &parts)) return 400;
+  version_minor_ = version[7] - '0';
+  method_ = Span::Of(input, method);
+  target_ = Span::Of(input, target);
+  path_ = Span::Of(input, parts.path);
+  query_ = Span::Of(input, parts.query);
+  root_path_ = parts.root;
+  return 0;
+}
+
+HttpParser::Step HttpParser::ScanHeaders(std::string_view input) {
+  using Line = CrlfLineScanner::Result;
+  std::string_view line;
+  while (true) {
+    // Every line needs its CRLF, so the budget for this line's bytes leaves room for it.
+    const size_t used = lines_.line_start() - header_start_ + 2;
+    if (used > limits_.max_header_bytes) return Fail(431);
+    switch (lines_.Next(input, limits_.max_header_bytes - used, &line)) {
+      case Line::kNeedMore:
+        return Step::kNeedMore;
+      case Line::kBareCrOrLf:
+        return Fail(400);
+      case Line::kTooLong:
+        return Fail(431);
+      case Line::kLine:
+        break;
+    }
+    if (line.empty()) return FinishHead(input);
+    std::string_view name, value;
+    // Leading whitespace is obs-fold, or before the first field a smuggling vector.
+    if (IsOws(line.front()) || !SplitFieldLine(line, &name, &value)) return Fail(400);
+    if (fields_.size() == limits_.max_headers) return Fail(431);
+    fields_.push_back({Span::Of(input, name), Span::Of(input, value)});
+  }
+}
+
+HttpParser::Step HttpParser::FinishHead(std::string_view input) {
+  int hosts = 0;
+  int content_lengths = 0;
+  uint64_t content_length = 0;
+  TransferCodings codings;
+  bool close = false;
+  bool keep_alive = false;
+  bool expect_continue = false;
+  for (const FieldSpan& field : fields_) {
+    const std::string_view name = field.name.In(input);
+    const std::string_view value = field.value.In(input);
+    if (EqualsIgnoreCase(name, "Host")) {
+      if (++hosts > 1 || !IsHost(value)) return Fail(400);
+    } else if (EqualsIgnoreCase(name, "Content-Length")) {
+      if (++content_lengths > 1 || !ParseContentLength(value, &content_length)) return Fail(400);
+    } else if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
+      codings.Add(value);
+    } else if (EqualsIgnoreCase(name, "Connection")) {
+      ForEachListElement(value, [&](std::string_view option) {
+        close = close || EqualsIgnoreCase(option, "close");
+        keep_alive = keep_alive || EqualsIgnoreCase(option, "keep-alive");
+      });
+    } else if (EqualsIgnoreCase(name, "Expect")) {
+      expect_continue = expect_continue || EqualsIgnoreCase(value, "100-continue");
+    }
+  }
+  if (version_minor_ == 1 && hosts == 0) return Fail(400);
+  chunked_ = codings.present;
+  if (chunked_) {
+    if (version_minor_ == 0 || content_lengths > 0 || codings.malformed ||
+        !codings.ends_with_chunked) {
+      return Fail(400);
+    }
+    if (codings.unknown) return Fail(501);
+  }
+  if (content_length > limits_.max_body) return Fail(413);
+  keep_alive_ = !close && (version_minor_ == 1 || keep_alive);
+  expect_continue_ = version_minor_ == 1 && expect_continue;
+  body_start_ = lines_.line_start();
+  if (chunked_) {
+    chunked_decoder_.Reset(body_start_);
+    state_ = State::kChunkedBody;
+  } else {
+    body_end_ = body_start_ + static_cast<size_t>(content_length);
+    state_ = State::kFixedBody;
+  }
+  return Step::kNext;
+}
+
+HttpParser::Step HttpParser::Fail(int status) {
+  state_ = State::kError;
+  error_status_ = status;
+  return Step::kError;
+}
+
+void HttpParser::Fill(std::string_view input, HttpRequest* request) const {
+  request->method = method_.In(input);
+  request->target = target_.In(input);
+  request->path = root_path_ ? std::string_view("/") : path_.In(input);
+  request->query = query_.In(input);
+  request->version_minor = version_minor_;
+  request->keep_alive = keep_alive_;
+  request->expect_continue = expect_continue_;
+  request->headers.clear();
+  for (const FieldSpan& field : fields_) {
+    request->headers.push_back({field.name.In(input), field.value.In(input)});
+  }
+  request->body = chunked_ ? chunked_decoder_.body()
+                           : input.substr(body_start_, body_end_ - body_start_);
+}
+
+}  // namespace ringside::net

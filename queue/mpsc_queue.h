@@ -1,0 +1,222 @@
+// mpsc_queue.h: a bounded, lock-free, multi-producer single-consumer queue.
+//
+// The reactor owns one of these per thread: any thread pushes work for it (most often a
+// packed 64-bit buffer-release word, hence MpscUlongQueue) and the reactor drains it on
+// its own loop. Neither side ever blocks: a full queue makes TryPush return false and the
+// producer decides what to do (retry, yield, count a stall).
+//
+//   ringside::MpscUlongQueue q(1024);
+//   // any thread:
+//   if (!q.TryPush(word)) { /* full: retry later */ }
+//   // the consumer thread:
+//   q.Drain([](uint64_t&& word) { Handle(word); });
+//
+// The design is Dmitry Vyukov's bounded MPMC array, where every cell carries a sequence
+// number that says whose turn it is, specialised for one consumer: the consumer owns its
+// position outright (no CAS) and publishes it once per Drain batch. Producers claim a
+// position with a CAS only after seeing its cell free, so a push that fails on a full
+// queue has changed nothing. The capacity is a power of two (a requested capacity is
+// rounded up, minimum 2) so that a position maps to its cell with a mask.
+//
+// Thread safety: TryPush may be called from any number of threads at once. TryPop and
+// Drain must be called from one consumer thread at a time (externally serialised if that
+// thread changes). ApproxSize, HighWater and capacity may be called from any thread;
+// ApproxSize and HighWater are snapshots that can be stale by the time they return. The
+// queue is lock-free except that a producer preempted between claiming and filling a cell
+// holds up the consumer at that cell until it resumes; later cells wait in FIFO order.
+#ifndef RINGSIDE_QUEUE_MPSC_QUEUE_H_
+#define RINGSIDE_QUEUE_MPSC_QUEUE_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+namespace ringside {
+
+namespace mpsc_queue_internal {
+
+// Positions written by different sides live on separate cache lines so that a producer's
+// CAS does not invalidate the line the consumer is publishing to, and vice versa.
+inline constexpr size_t kCacheLineSize = 64;
+
+// The smallest power of two >= max(capacity, 2).
+size_t RoundUpCapacity(size_t capacity);
+
+}  // namespace mpsc_queue_internal
+
+template <typename T>
+class MpscQueue {
+  // A cell is filled by exactly one producer and emptied by the consumer; moving the value
+  // out must not throw, or an emptied cell could be left holding a half-moved object.
+  static_assert(std::is_nothrow_move_constructible_v<T>,
+                "MpscQueue<T> requires a nothrow move constructor");
+
+ public:
+  // Rounds `capacity` up to a power of two, at least 2; capacity() reports the result.
+  explicit MpscQueue(size_t capacity);
+  ~MpscQueue();
+
+  MpscQueue(const MpscQueue&) = delete;
+  MpscQueue& operator=(const MpscQueue&) = delete;
+
+  // Appends `value` unless the queue is full. Never blocks.
+  bool TryPush(const T& value) {
+    // Copy before claiming a cell: a throwing copy then leaves no claimed, never-filled
+    // cell behind to stall the consumer.
+    return TryPush(T(value));
+  }
+  bool TryPush(T&& value);
+
+  // Moves the oldest item into *out. Consumer only. False when empty, or when the oldest
+  // claimed cell is not filled yet.
+  bool TryPop(T* out) {
+    return Drain([out](T&& value) { *out = std::move(value); }, 1) == 1;
+  }
+
+  // Calls fn(T&&) on up to `max` items in FIFO order and returns how many it delivered.
+  // Consumer only; fn must not call back into the consumer side of this queue. If fn
+  // throws, the item it was given is consumed and the exception propagates.
+  template <typename F>
+  size_t Drain(F&& fn, size_t max = SIZE_MAX);
+
+  // Items pushed (or being pushed) and not yet drained.
+  size_t ApproxSize() const;
+  // The largest ApproxSize a producer saw just before publishing its item.
+  size_t HighWater() const { return high_water_.load(std::memory_order_relaxed); }
+  size_t capacity() const { return mask_ + 1; }
+
+ private:
+  struct Cell {
+    // == position: free for the producer of `position`; == position + 1: holds the item of
+    // `position`. Advances by capacity() each lap.
+    std::atomic<size_t> sequence;
+    alignas(T) unsigned char storage[sizeof(T)];
+
+    T* value() { return std::launder(reinterpret_cast<T*>(storage)); }
+  };
+
+  // Stores the consumer's position when a Drain batch ends, also when fn throws.
+  class PublishOnExit {
+   public:
+    PublishOnExit(std::atomic<size_t>* published, const size_t* position)
+        : published_(published), position_(position) {}
+    ~PublishOnExit() { published_->store(*position_, std::memory_order_relaxed); }
+    PublishOnExit(const PublishOnExit&) = delete;
+    PublishOnExit& operator=(const PublishOnExit&) = delete;
+
+   private:
+    std::atomic<size_t>* published_;
+    const size_t* position_;
+  };
+
+  void RaiseHighWater(size_t size) {
+    // A Drain batch publishes its position only at the end, so mid-batch the lag can exceed
+    // what the queue can hold.
+    if (size > capacity()) size = capacity();
+    size_t seen = high_water_.load(std::memory_order_relaxed);
+    while (size > seen &&
+           !high_water_.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
+    }
+  }
+
+  // Read-only after construction; shared by everyone.
+  const size_t mask_;
+  const std::unique_ptr<Cell[]> cells_;
+
+  // Producers' line. high_water_ sits here because every push has just written this line
+  // with its CAS, so reading it costs nothing, and it changes only when exceeded.
+  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> enqueue_position_{0};
+  std::atomic<size_t> high_water_{0};
+
+  // Consumer's line. Cell sequences alone keep the queue correct; this copy of the
+  // consumer's position exists for ApproxSize and HighWater, so it is published relaxed
+  // and once per batch.
+  // It is the last member of a cache-aligned class, so the tail padding keeps the line its own.
+  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> dequeue_position_{0};
+};
+
+// For the reactor: packed 64-bit buffer-release words (see buffers/release_word.h).
+using MpscUlongQueue = MpscQueue<uint64_t>;
+
+template <typename T>
+MpscQueue<T>::MpscQueue(size_t capacity)
+    : mask_(mpsc_queue_internal::RoundUpCapacity(capacity) - 1),
+      cells_(new Cell[mask_ + 1]) {
+  for (size_t i = 0; i <= mask_; ++i) {
+    cells_[i].sequence.store(i, std::memory_order_relaxed);
+  }
+}
+
+template <typename T>
+MpscQueue<T>::~MpscQueue() {
+  Drain([](T&&) {});
+}
+
+template <typename T>
+bool MpscQueue<T>::TryPush(T&& value) {
+  size_t position = enqueue_position_.load(std::memory_order_relaxed);
+  Cell* cell;
+  for (;;) {
+    cell = &cells_[position & mask_];
+    const size_t sequence = cell->sequence.load(std::memory_order_acquire);
+    const auto lag = static_cast<std::ptrdiff_t>(sequence - position);
+    if (lag == 0) {
+      // On failure the CAS reloads `position`; try the cell that now belongs to it.
+      if (enqueue_position_.compare_exchange_weak(position, position + 1,
+                                                  std::memory_order_relaxed)) {
+        break;
+      }
+    } else if (lag < 0) {
+      // The cell still holds the item from one lap ago: full. Nothing was claimed.
+      return false;
+    } else {
+      // Another producer claimed `position` since we read it.
+      position = enqueue_position_.load(std::memory_order_relaxed);
+    }
+  }
+  new (cell->storage) T(std::move(value));
+  // Read before publishing: the release store below orders this load before the consumer
+  // can take our item, so the position it reads is <= `position` and the size is >= 1.
+  RaiseHighWater(position + 1 - dequeue_position_.load(std::memory_order_relaxed));
+  cell->sequence.store(position + 1, std::memory_order_release);
+  return true;
+}
+
+template <typename T>
+template <typename F>
+size_t MpscQueue<T>::Drain(F&& fn, size_t max) {
+  const size_t start = dequeue_position_.load(std::memory_order_relaxed);
+  size_t position = start;
+  PublishOnExit publish(&dequeue_position_, &position);
+  while (position - start < max) {
+    Cell& cell = cells_[position & mask_];
+    if (cell.sequence.load(std::memory_order_acquire) != position + 1) break;
+    T* stored = cell.value();
+    T value(std::move(*stored));
+    stored->~T();
+    // Hands the cell to the producer of the next lap.
+    cell.sequence.store(position + mask_ + 1, std::memory_order_release);
+    ++position;
+    fn(std::move(value));
+  }
+  return position - start;
+}
+
+template <typename T>
+size_t MpscQueue<T>::ApproxSize() const {
+  // Consumer first: both only grow, so the later producer read is normally not below it;
+  // the clamps absorb reordered reads and a Drain batch that has not published yet.
+  const size_t dequeued = dequeue_position_.load(std::memory_order_relaxed);
+  const size_t enqueued = enqueue_position_.load(std::memory_order_relaxed);
+  if (enqueued <= dequeued) return 0;
+  const size_t size = enqueued - dequeued;
+  return size < capacity() ? size : capacity();
+}
+
+}  // namespace ringside
+
+#endif  // RINGSIDE_QUEUE_MPSC_QUEUE_H_

@@ -1,0 +1,104 @@
+// reactor.h: one thread, one io_uring, and the TCP connections it serves.
+//
+// A Reactor owns a listening socket (SO_REUSEPORT, so N reactors share one port and the
+// kernel spreads connections with no hand-off between threads; a single acceptor handing
+// fds over would cost a cross-thread wake per connection), a BufferManager for its receive
+// buffers, and a table of connections. It drives, per connection: multishot recv with
+// buffer select (re-armed when IORING_CQE_F_MORE clears; parked on ENOBUFS and re-armed when
+// a buffer of that ring comes back), sends of the handler's output (partial sends resume;
+// reading pauses while unsent output is above the high-water mark), idle detach (after
+// `ring_idle_ms` without bytes and without leases, the connection gives its ring back and
+// waits with a poll), and close (cancel, then free the slot under a new generation).
+//
+//   Reactor reactor(config, [] { return std::make_unique<EchoHandler>(); });
+//   RETURN_IF_ERROR(reactor.Start());  // listening once this returns OK
+//   ...
+//   reactor.Stop();                    // graceful: in-flight output is sent first
+//   reactor.Join();
+//
+// The io_uring is created on the reactor's own thread, because SINGLE_ISSUER and
+// DEFER_TASKRUN tie a ring to the thread that sets it up.
+//
+// Thread-safety: the loop and everything a handler calls run on the reactor thread.
+// Post(), Stop(), Snapshot() and BufferLease releases are thread-safe and wake the reactor
+// (an eventfd read kept armed on the ring), so no progress depends on a polling timeout.
+#ifndef RINGSIDE_REACTOR_REACTOR_H_
+#define RINGSIDE_REACTOR_REACTOR_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "buffers/buffer_manager.h"
+#include "queue/mpsc_queue.h"
+#include "reactor/connection_handler.h"
+#include "reactor/reactor_stats.h"
+
+namespace ringside {
+
+enum class WaitStrategy {
+  kSubmitAndWait,  // one io_uring_submit_and_wait_timeout() per loop iteration
+  kSubmitThenWait, // io_uring_submit(), then io_uring_wait_cqe_timeout()
+  kBusyPoll,       // submit and reap without ever sleeping
+};
+
+struct ReactorConfig {
+  uint32_t id = 0;
+  std::string address = "0.0.0.0";
+  uint16_t port = 0;                 // 0: an ephemeral port, see Reactor::port()
+  unsigned queue_entries = 4096;     // SQ size; the CQ is twice that
+  BufferManagerConfig buffers;
+  uint32_t ring_idle_ms = 2000;
+  size_t output_high_water = 1 << 20;
+  size_t max_connections = 100000;
+  uint32_t shutdown_timeout_ms = 10000;
+  WaitStrategy wait = WaitStrategy::kSubmitAndWait;
+  size_t release_queue_capacity = 65536;
+  size_t task_queue_capacity = 65536;
+};
+
+class Reactor {
+ public:
+  Reactor(const ReactorConfig& config, HandlerFactory handlers);
+  ~Reactor();
+  Reactor(const Reactor&) = delete;
+  Reactor& operator=(const Reactor&) = delete;
+
+  // Binds the listener, starts the reactor thread and waits until it has set up its
+  // io_uring (SINGLE_ISSUER, DEFER_TASKRUN and COOP_TASKRUN where the kernel has them) and
+  // its buffers. Any failure is returned and no thread is left running.
+  absl::Status Start();
+  // Stops accepting; the thread ends once in-flight output is sent or the shutdown timeout
+  // passed. Thread-safe.
+  void Stop();
+  void Join();
+
+  // Runs `task` on the reactor thread. Thread-safe; never blocks the reactor.
+  void Post(std::function<void()> task);
+  // Runs `fn` on the reactor thread with the connection's io, if it is still open.
+  // Thread-safe.
+  void PostToConnection(const ConnectionHandle& handle, std::function<void(ConnectionIo&)> fn);
+
+  // A consistent copy of the stats, gathered on the reactor thread. Blocks the caller (not
+  // the reactor) until then; must not be called from the reactor thread.
+  ReactorSnapshot Snapshot(bool with_buffers = false);
+
+  // Valid after Start() returned OK.
+  uint16_t port() const;
+  uint32_t id() const;
+  const std::vector<std::string>& features() const;  // e.g. "DEFER_TASKRUN"
+  bool incremental() const;                           // the effective mode
+  const std::string& fallback_reason() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringside
+
+#endif  // RINGSIDE_REACTOR_REACTOR_H_

@@ -1,0 +1,64 @@
+// reactor_stats.h: plain-value snapshots of a reactor and its connections.
+//
+// A ReactorSnapshot is gathered on the reactor thread (Reactor::Snapshot) and then owned by
+// the caller, so readers on other threads never touch live counters. Thread-compatible.
+#ifndef RINGSIDE_REACTOR_REACTOR_STATS_H_
+#define RINGSIDE_REACTOR_REACTOR_STATS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "buffers/buffer_manager.h"
+#include "buffers/buffer_ring.h"
+
+namespace ringside {
+
+struct ConnectionStats {
+  uint64_t connection_id = 0;
+  uint32_t reactor_id = 0;
+  int fd = -1;
+  std::string peer;
+  bool incremental = false;
+  bool ring_attached = false;
+  uint32_t bgid = 0;
+  uint32_t ring_entries = 0;
+  uint32_t buffer_size = 0;
+  uint64_t recv_completions = 0;
+  uint64_t recv_bytes = 0;
+  uint64_t buf_more_completions = 0;
+  uint64_t buffers_recycled = 0;
+  uint64_t retired_bytes = 0;
+  uint64_t enobufs_stalls = 0;
+  uint64_t rearms = 0;
+  uint64_t stale_releases = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t requests = 0;
+  uint32_t buffers_held = 0;
+  std::vector<BufferState> buffers;  // filled on request
+};
+
+struct ReactorTotals {
+  uint32_t reactor_id = 0;
+  uint64_t connections = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t connections_refused = 0;
+  uint64_t cqes = 0;
+  uint64_t loop_iterations = 0;
+  uint64_t submits = 0;
+  uint64_t enobufs_stalls = 0;
+  uint64_t idle_detaches = 0;
+  uint64_t release_queue_depth = 0;
+  uint64_t release_queue_high_water = 0;
+  uint64_t input_bytes_copied = 0;
+  BufferManagerStats buffers;
+};
+
+struct ReactorSnapshot {
+  ReactorTotals totals;
+  std::vector<ConnectionStats> connections;
+};
+
+}  // namespace ringside
+
+#endif  // RINGSIDE_REACTOR_REACTOR_STATS_H_

@@ -1,0 +1,52 @@
+// http_app.h: the demo HTTP/1.1 application ringside serves (DESIGN.md, "HTTP endpoints").
+//
+// The reactor parses requests with net::HttpParser and hands each complete one to Handle, in
+// order, which appends the whole response to the connection's send buffer:
+//
+//   HttpApp app;  // one per reactor thread
+//   app.Handle(request, &out);  // then close after sending if !request.keep_alive
+//   app.HandleParseError(result.error_status, &out);  // then close
+//
+// Routes (any other path: 404; a listed path with another method: 405 with Allow):
+//   GET|HEAD /plaintext        200 text/plain "Hello, World!"
+//   GET|HEAD /pipeline         200 text/plain "ok"
+//   GET|HEAD /json             200 application/json {"message":"Hello, World!"}
+//   POST     /echo             200 application/octet-stream, the request body
+//   GET|HEAD /baseline11?a=A&b=B        200 text/plain, decimal A+B
+//   POST     /baseline11?a=A&b=B, body C  200 text/plain, decimal A+B+C
+// A, B and C are decimal int64 (optional '-'; C may be surrounded by whitespace). A missing
+// or non-numeric one, or a sum that overflows int64, is 400; the request itself was well
+// framed, so the connection stays open as the client asked. HEAD gets GET's headers without
+// the body. Responses add "Connection: close" when the client is not kept alive, and
+// "Connection: keep-alive" when an HTTP/1.0 client is.
+//
+// Thread-safety: thread-compatible; it owns a net::DateCache, so give each thread its own.
+#ifndef RINGSIDE_SERVICES_HTTP_HTTP_APP_H_
+#define RINGSIDE_SERVICES_HTTP_HTTP_APP_H_
+
+#include <string>
+
+#include "net/date_cache.h"
+#include "net/http_parser.h"
+
+namespace ringside::http {
+
+class HttpApp {
+ public:
+  HttpApp() = default;
+  explicit HttpApp(net::DateCache::Clock clock);
+
+  // Appends the response to `request` to `out`.
+  void Handle(const net::HttpRequest& request, std::string* out);
+
+  // Appends the response to a request the parser rejected with `status` (its error_status);
+  // the response says "Connection: close" and the caller must close after sending it.
+  void HandleParseError(int status, std::string* out);
+
+ private:
+  net::DateCache date_;
+};
+
+}  // namespace ringside::http
+
+#endif  // RINGSIDE_SERVICES_HTTP_HTTP_APP_H_
