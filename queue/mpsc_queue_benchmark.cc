@@ -49,6 +49,16 @@ class MpscBench {
   MpscUlongQueue q_;
 };
 
+// try_enqueue never allocates, which makes moodycamel bounded like the other two. Its
+// explicit producers never give blocks back to the shared pool, so without a per-producer
+// limit one producer can take every block and starve the rest forever (seen here with two
+// producers). MAX_SUBQUEUE_SIZE caps each producer at kCapacity items; the total can thus
+// reach producers * kCapacity, which favours moodycamel rather than handicapping it.
+struct BoundedMoodycamelTraits : moodycamel::ConcurrentQueueDefaultTraits {
+  static const size_t MAX_SUBQUEUE_SIZE = kCapacity;
+};
+using Moodycamel = moodycamel::ConcurrentQueue<uint64_t, BoundedMoodycamelTraits>;
+
 class MoodycamelBench {
  public:
   explicit MoodycamelBench(int producers) : q_(kCapacity, producers, 0), consumer_(q_) {}
@@ -58,8 +68,8 @@ class MoodycamelBench {
     bool Push(uint64_t v) { return q_.try_enqueue(token_, v); }
 
    private:
-    moodycamel::ConcurrentQueue<uint64_t>& q_;
-    moodycamel::ProducerToken token_;
+    Moodycamel& q_;
+    Moodycamel::producer_token_t token_;
   };
   template <typename F>
   size_t Consume(F&& fn) {
@@ -69,8 +79,8 @@ class MoodycamelBench {
   }
 
  private:
-  moodycamel::ConcurrentQueue<uint64_t> q_;
-  moodycamel::ConsumerToken consumer_;
+  Moodycamel q_;
+  Moodycamel::consumer_token_t consumer_;
   std::array<uint64_t, kBatch> buffer_;
 };
 

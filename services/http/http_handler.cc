@@ -1,0 +1,105 @@
+#include "services/http/http_handler.h"
+
+#include <utility>
+
+#include "net/http_response.h"
+#include "reactor/reactor.h"
+
+namespace ringside::http {
+namespace {
+
+// Worker-side state: each worker thread has its own app (and Date cache) and parser.
+struct WorkerState {
+  explicit WorkerState(const net::HttpLimits& limits) : parser(limits) {}
+  HttpApp app;
+  net::HttpParser parser;
+  net::HttpRequest request;
+};
+
+WorkerState& ThisWorker(const net::HttpLimits& limits) {
+  thread_local WorkerState state(limits);
+  return state;
+}
+
+}  // namespace
+
+HttpHandler::HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers)
+    : app_(app), limits_(limits), workers_(workers), parser_(limits) {}
+
+void HttpHandler::OnInput(ConnectionIo& io) {
+  std::string batch;
+  bool close_after = false;
+  for (;;) {
+    const std::string_view pending = io.input().pending();
+    if (pending.empty() || pending.size() < parser_.bytes_needed()) break;
+    const net::ParseResult result = parser_.Parse(pending, &request_);
+    if (result.status == net::ParseStatus::kNeedMore) {
+      if (result.send_continue) io.output().append(net::kContinueResponse);
+      break;
+    }
+    if (result.status == net::ParseStatus::kError) {
+      if (workers_ == nullptr) {
+        app_->HandleParseError(result.error_status, &io.output());
+        io.CloseAfterFlush();
+        return;
+      }
+      std::string error;
+      app_->HandleParseError(result.error_status, &error);
+      PostBatch(io, std::move(batch), /*close_after=*/false);
+      io.PauseInput();
+      workers_->Post(io.handle().connection_id,
+                     [handle = io.handle(), error = std::move(error)] {
+                       handle.reactor->PostToConnection(handle, [error](ConnectionIo& c) {
+                         c.output().append(error);
+                         c.CloseAfterFlush();
+                       });
+                     });
+      return;
+    }
+    io.CountRequest();
+    const bool keep_alive = request_.keep_alive;
+    if (workers_ == nullptr) {
+      app_->Handle(request_, &io.output());
+    } else {
+      batch.append(pending.substr(0, result.consumed));
+    }
+    io.input().Consume(result.consumed);
+    if (!keep_alive) {
+      close_after = true;
+      break;
+    }
+  }
+  if (workers_ == nullptr) {
+    if (close_after) io.CloseAfterFlush();
+    return;
+  }
+  if (!batch.empty()) PostBatch(io, std::move(batch), close_after);
+}
+
+void HttpHandler::PostBatch(ConnectionIo& io, std::string requests, bool close_after) {
+  if (requests.empty()) return;
+  io.PauseInput();
+  workers_->Post(io.handle().connection_id, [handle = io.handle(), limits = limits_,
+                                             requests = std::move(requests), close_after] {
+    WorkerState& worker = ThisWorker(limits);
+    std::string responses;
+    std::string_view rest = requests;
+    while (!rest.empty()) {
+      const net::ParseResult result = worker.parser.Parse(rest, &worker.request);
+      if (result.status != net::ParseStatus::kComplete) break;  // cannot happen: pre-cut
+      worker.app.Handle(worker.request, &responses);
+      rest.remove_prefix(result.consumed);
+    }
+    handle.reactor->PostToConnection(
+        handle, [responses = std::move(responses), close_after](ConnectionIo& c) {
+          c.output().append(responses);
+          if (close_after) {
+            c.CloseAfterFlush();
+          } else {
+            c.ResumeInput();
+          }
+        });
+  });
+}
+
+}  // namespace ringside::http

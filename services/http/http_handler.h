@@ -1,0 +1,45 @@
+// http_handler.h: HTTP/1.1 over a reactor connection — parse in place, answer, pipeline.
+//
+// The handler parses requests straight out of the connection's InputStream (zero-copy
+// views into the receive buffers; in incremental mode a request spanning two receives of
+// one buffer is parsed in place) and answers with HttpApp. A malformed request gets its
+// error response and the connection closes; nothing after it is processed.
+//
+// With a WorkerPool, the app runs on a worker instead: the handler cuts the complete
+// requests it has into one batch, copies their bytes, pauses the connection's input and
+// posts the batch to the connection's worker, which parses, answers and posts the
+// responses back to the reactor; then input resumes. Order is kept per connection.
+//
+//   HttpApp app;  // one per reactor thread
+//   Reactor reactor(config, [&] { return std::make_unique<HttpHandler>(&app, limits, pool); });
+//
+// Thread-safety: called on the connection's reactor thread only.
+#ifndef RINGSIDE_SERVICES_HTTP_HTTP_HANDLER_H_
+#define RINGSIDE_SERVICES_HTTP_HTTP_HANDLER_H_
+
+#include "net/http_parser.h"
+#include "reactor/connection_handler.h"
+#include "services/http/http_app.h"
+#include "services/http/worker_pool.h"
+
+namespace ringside::http {
+
+class HttpHandler final : public ConnectionHandler {
+ public:
+  // `workers` may be null: the app then runs on the reactor thread.
+  HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers);
+  void OnInput(ConnectionIo& io) override;
+
+ private:
+  void PostBatch(ConnectionIo& io, std::string requests, bool close_after);
+
+  HttpApp* const app_;
+  const net::HttpLimits limits_;
+  WorkerPool* const workers_;
+  net::HttpParser parser_;
+  net::HttpRequest request_;
+};
+
+}  // namespace ringside::http
+
+#endif  // RINGSIDE_SERVICES_HTTP_HTTP_HANDLER_H_

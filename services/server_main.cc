@@ -1,0 +1,163 @@
+// The ringside server: HTTP/1.1 or TCP echo on N io_uring reactors (DESIGN.md, "Contracts").
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "net/http_parser.h"
+#include "reactor/reactor.h"
+#include "services/echo/echo_handler.h"
+#include "services/http/http_app.h"
+#include "services/http/http_handler.h"
+#include "services/http/worker_pool.h"
+
+ABSL_FLAG(std::string, address, "0.0.0.0", "IPv4 or IPv6 address to listen on");
+ABSL_FLAG(int, port, 8080, "TCP port (0 picks a free one)");
+ABSL_FLAG(int, reactors, static_cast<int>(std::thread::hardware_concurrency()),
+          "reactor threads, each with its own io_uring and SO_REUSEPORT listener");
+ABSL_FLAG(std::string, protocol, "http", "http or echo");
+ABSL_FLAG(bool, incremental, true,
+          "per-connection rings with IOU_PBUF_RING_INC; false: one shared ring per reactor");
+ABSL_FLAG(bool, force_incremental_fallback, false,
+          "behave as a kernel without IOU_PBUF_RING_INC (tests the shared-ring fallback)");
+ABSL_FLAG(int, buffer_size, 16384, "bytes per receive buffer");
+ABSL_FLAG(int, ring_entries, 1024, "buffers in a reactor's shared ring (shared mode)");
+ABSL_FLAG(int, conn_ring_entries, 8, "buffers in each connection's ring (incremental mode)");
+ABSL_FLAG(int, handler_threads, 0, "HTTP app worker threads; 0 runs it on the reactors");
+ABSL_FLAG(int, ring_idle_ms, 2000,
+          "a connection idle this long, holding no buffers, gives its ring back");
+ABSL_FLAG(std::string, wait, "submit_and_wait",
+          "reactor wait strategy: submit_and_wait | submit_then_wait | busy_poll");
+ABSL_FLAG(std::string, admin_address, "127.0.0.1:9900", "admin gRPC address; empty disables");
+ABSL_FLAG(std::string, admin_token, "", "bearer token the admin service requires; empty: none");
+ABSL_FLAG(int64_t, max_connections, 100000, "open connections per reactor");
+ABSL_FLAG(int64_t, buffer_budget_mb, 4096, "receive-buffer memory per reactor, MiB");
+ABSL_FLAG(int64_t, output_high_water, 1 << 20,
+          "unsent bytes per connection above which it stops reading");
+ABSL_FLAG(int64_t, max_body, 8 << 20, "largest request body, bytes (413 above)");
+ABSL_FLAG(int, max_request_line, 8192, "longest request line, bytes (414 above)");
+ABSL_FLAG(int, max_header_bytes, 16384, "largest header block, bytes (431 above)");
+ABSL_FLAG(int, shutdown_timeout_ms, 10000, "on SIGINT/SIGTERM, how long in-flight work may take");
+
+namespace ringside {
+namespace {
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "ringside: %s\n", message.c_str());
+  return 2;
+}
+
+bool ParseWait(const std::string& name, WaitStrategy* out) {
+  if (name == "submit_and_wait") *out = WaitStrategy::kSubmitAndWait;
+  else if (name == "submit_then_wait") *out = WaitStrategy::kSubmitThenWait;
+  else if (name == "busy_poll") *out = WaitStrategy::kBusyPoll;
+  else return false;
+  return true;
+}
+
+int Main() {
+  const std::string protocol = absl::GetFlag(FLAGS_protocol);
+  if (protocol != "http" && protocol != "echo") {
+    return Fail("--protocol must be http or echo, got " + protocol);
+  }
+  const int reactors = absl::GetFlag(FLAGS_reactors);
+  if (reactors < 1 || reactors > 1024) return Fail("--reactors must be in [1, 1024]");
+  const int port = absl::GetFlag(FLAGS_port);
+  if (port < 0 || port > 65535) return Fail("--port must be in [0, 65535]");
+  ReactorConfig config;
+  config.address = absl::GetFlag(FLAGS_address);
+  config.port = static_cast<uint16_t>(port);
+  if (!ParseWait(absl::GetFlag(FLAGS_wait), &config.wait)) {
+    return Fail("--wait must be submit_and_wait, submit_then_wait or busy_poll");
+  }
+  config.ring_idle_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_ring_idle_ms));
+  config.output_high_water = static_cast<size_t>(absl::GetFlag(FLAGS_output_high_water));
+  config.max_connections = static_cast<size_t>(absl::GetFlag(FLAGS_max_connections));
+  config.shutdown_timeout_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_shutdown_timeout_ms));
+  config.buffers.incremental = absl::GetFlag(FLAGS_incremental);
+  config.buffers.simulate_incremental_unsupported =
+      absl::GetFlag(FLAGS_force_incremental_fallback);
+  config.buffers.buffer_size = static_cast<uint32_t>(absl::GetFlag(FLAGS_buffer_size));
+  config.buffers.shared_entries = static_cast<uint32_t>(absl::GetFlag(FLAGS_ring_entries));
+  config.buffers.connection_entries =
+      static_cast<uint32_t>(absl::GetFlag(FLAGS_conn_ring_entries));
+  config.buffers.budget_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_buffer_budget_mb)) << 20;
+
+  net::HttpLimits limits;
+  limits.max_body = static_cast<size_t>(absl::GetFlag(FLAGS_max_body));
+  limits.max_request_line = static_cast<size_t>(absl::GetFlag(FLAGS_max_request_line));
+  limits.max_header_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_header_bytes));
+
+  // Signals are taken synchronously by this thread; reactor threads inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::unique_ptr<http::WorkerPool> workers;
+  if (const int n = absl::GetFlag(FLAGS_handler_threads); n > 0) {
+    workers = std::make_unique<http::WorkerPool>(static_cast<size_t>(n));
+  }
+  std::vector<std::unique_ptr<http::HttpApp>> apps;
+  std::vector<std::unique_ptr<Reactor>> group;
+  for (int i = 0; i < reactors; ++i) {
+    config.id = static_cast<uint32_t>(i);
+    HandlerFactory factory;
+    if (protocol == "echo") {
+      factory = [] { return std::make_unique<EchoHandler>(); };
+    } else {
+      apps.push_back(std::make_unique<http::HttpApp>());
+      factory = [app = apps.back().get(), limits, pool = workers.get()] {
+        return std::make_unique<http::HttpHandler>(app, limits, pool);
+      };
+    }
+    group.push_back(std::make_unique<Reactor>(config, std::move(factory)));
+    if (absl::Status status = group.back()->Start(); !status.ok()) {
+      return Fail(std::string(status.message()));
+    }
+    // With --port=0 the first reactor picked the port; the others share it.
+    config.port = group.front()->port();
+  }
+  const Reactor& first = *group.front();
+  std::string features;
+  for (const std::string& f : first.features()) absl::StrAppend(&features, " ", f);
+  std::fprintf(stderr, "ringside: %d reactor(s), %s mode, io_uring:%s\n", reactors,
+               first.incremental() ? "incremental" : "shared", features.c_str());
+  if (!first.fallback_reason().empty()) {
+    std::fprintf(stderr, "ringside: falling back to shared rings: %s\n",
+                 first.fallback_reason().c_str());
+  }
+  const std::string host = config.address.find(':') != std::string::npos
+                               ? absl::StrCat("[", config.address, "]")
+                               : config.address;
+  std::printf("listening on %s:%u (%s)\n", host.c_str(), first.port(), protocol.c_str());
+  if (!absl::GetFlag(FLAGS_admin_address).empty()) {
+    std::fprintf(stderr, "ringside: the admin service is not part of this build yet\n");
+  }
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::fprintf(stderr, "ringside: signal %d, finishing in-flight work\n", signal_number);
+  for (auto& reactor : group) reactor->Stop();
+  for (auto& reactor : group) reactor->Join();
+  return 0;
+}
+
+}  // namespace
+}  // namespace ringside
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("ringside: io_uring HTTP/1.1 and TCP echo server");
+  absl::ParseCommandLine(argc, argv);
+  return ringside::Main();
+}
