@@ -12,9 +12,11 @@
 //   q.Drain([](uint64_t&& word) { Handle(word); });
 //
 // The design is Dmitry Vyukov's bounded MPMC array, where every cell carries a sequence
-// number that says whose turn it is, specialised for one consumer: the consumer owns its
-// position outright (no CAS) and publishes it once per Drain batch. Producers claim a
-// position with a CAS only after seeing its cell free, so a push that fails on a full
+// number that says which position's item it holds, specialised for one consumer: the
+// consumer owns its position outright (no CAS) and never writes to a cell, so cells only
+// travel from producers to the consumer. Producers judge fullness from a cached copy of
+// the consumer's position and read the real one only when that copy says full; they claim
+// a position with a CAS only after seeing room for it, so a push that fails on a full
 // queue has changed nothing. The capacity is a power of two (a requested capacity is
 // rounded up, minimum 2) so that a position maps to its cell with a mask.
 //
@@ -78,8 +80,8 @@ class MpscQueue {
   }
 
   // Calls fn(T&&) on up to `max` items in FIFO order and returns how many it delivered.
-  // Consumer only; fn must not call back into the consumer side of this queue. If fn
-  // throws, the item it was given is consumed and the exception propagates.
+  // Consumer only. Each item's cell is handed back to producers before fn runs, so fn may
+  // push to this queue, pop from it, or throw (the item it was given stays consumed).
   template <typename F>
   size_t Drain(F&& fn, size_t max = SIZE_MAX);
 
@@ -91,20 +93,20 @@ class MpscQueue {
 
  private:
   struct Cell {
-    // == position: free for the producer of `position`; == position + 1: holds the item of
-    // `position`. Advances by capacity() each lap.
+    // position + 1 once the item of `position` is in place. Written only by producers:
+    // the consumer frees a cell by advancing its own position instead.
     std::atomic<size_t> sequence;
     alignas(T) unsigned char storage[sizeof(T)];
 
     T* value() { return std::launder(reinterpret_cast<T*>(storage)); }
   };
 
-  // Stores the consumer's position when a Drain batch ends, also when fn throws.
+  // Publishes the consumer's position when a Drain batch ends, also when fn throws.
   class PublishOnExit {
    public:
     PublishOnExit(std::atomic<size_t>* published, const size_t* position)
         : published_(published), position_(position) {}
-    ~PublishOnExit() { published_->store(*position_, std::memory_order_relaxed); }
+    ~PublishOnExit() { published_->store(*position_, std::memory_order_release); }
     PublishOnExit(const PublishOnExit&) = delete;
     PublishOnExit& operator=(const PublishOnExit&) = delete;
 
@@ -113,10 +115,16 @@ class MpscQueue {
     const size_t* position_;
   };
 
+  // Reads the consumer's position and shares it with the other producers. Acquire pairs
+  // with the consumer's release so that the items it has moved out of their cells are gone
+  // before a producer reuses those cells; the release lets other producers inherit that.
+  size_t RefreshConsumerView() {
+    const size_t head = dequeue_position_.load(std::memory_order_acquire);
+    consumer_view_.store(head, std::memory_order_release);
+    return head;
+  }
+
   void RaiseHighWater(size_t size) {
-    // A Drain batch publishes its position only at the end, so mid-batch the lag can exceed
-    // what the queue can hold.
-    if (size > capacity()) size = capacity();
     size_t seen = high_water_.load(std::memory_order_relaxed);
     while (size > seen &&
            !high_water_.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
@@ -127,15 +135,16 @@ class MpscQueue {
   const size_t mask_;
   const std::unique_ptr<Cell[]> cells_;
 
-  // Producers' line. high_water_ sits here because every push has just written this line
-  // with its CAS, so reading it costs nothing, and it changes only when exceeded.
+  // Producers' line: every push has just written it with its CAS, so the other two cost
+  // nothing to read. consumer_view_ lags dequeue_position_ (racing producers may even move
+  // it back), which is safe: an old consumer position only makes the queue look fuller.
   alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> enqueue_position_{0};
+  std::atomic<size_t> consumer_view_{0};
   std::atomic<size_t> high_water_{0};
 
-  // Consumer's line. Cell sequences alone keep the queue correct; this copy of the
-  // consumer's position exists for ApproxSize and HighWater, so it is published relaxed
-  // and once per batch.
-  // It is the last member of a cache-aligned class, so the tail padding keeps the line its own.
+  // Consumer's line. Producers read it only when their view says full or the high-water
+  // mark might rise, so the consumer's per-item store normally hits its own cache. It is
+  // the last member of a cache-aligned class, so the tail padding keeps the line its own.
   alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> dequeue_position_{0};
 };
 
@@ -146,6 +155,7 @@ template <typename T>
 MpscQueue<T>::MpscQueue(size_t capacity)
     : mask_(mpsc_queue_internal::RoundUpCapacity(capacity) - 1),
       cells_(new Cell[mask_ + 1]) {
+  // Cell i first holds position i, so anything but i + 1 reads as empty.
   for (size_t i = 0; i <= mask_; ++i) {
     cells_[i].sequence.store(i, std::memory_order_relaxed);
   }
@@ -158,31 +168,30 @@ MpscQueue<T>::~MpscQueue() {
 
 template <typename T>
 bool MpscQueue<T>::TryPush(T&& value) {
+  const auto capacity = static_cast<std::ptrdiff_t>(mask_ + 1);
   size_t position = enqueue_position_.load(std::memory_order_relaxed);
-  Cell* cell;
+  size_t head = consumer_view_.load(std::memory_order_acquire);
   for (;;) {
-    cell = &cells_[position & mask_];
-    const size_t sequence = cell->sequence.load(std::memory_order_acquire);
-    const auto lag = static_cast<std::ptrdiff_t>(sequence - position);
-    if (lag == 0) {
-      // On failure the CAS reloads `position`; try the cell that now belongs to it.
-      if (enqueue_position_.compare_exchange_weak(position, position + 1,
-                                                  std::memory_order_relaxed)) {
-        break;
-      }
-    } else if (lag < 0) {
-      // The cell still holds the item from one lap ago: full. Nothing was claimed.
-      return false;
-    } else {
-      // Another producer claimed `position` since we read it.
-      position = enqueue_position_.load(std::memory_order_relaxed);
+    // Signed: `position` may be older than `head`; the CAS below then fails and reloads it.
+    if (static_cast<std::ptrdiff_t>(position - head) >= capacity) {
+      head = RefreshConsumerView();
+      // Still full. A stale `position` only understates how full, so this is real.
+      if (static_cast<std::ptrdiff_t>(position - head) >= capacity) return false;
+    }
+    if (enqueue_position_.compare_exchange_weak(position, position + 1,
+                                                std::memory_order_relaxed)) {
+      break;
     }
   }
-  new (cell->storage) T(std::move(value));
-  // Read before publishing: the release store below orders this load before the consumer
-  // can take our item, so the position it reads is <= `position` and the size is >= 1.
-  RaiseHighWater(position + 1 - dequeue_position_.load(std::memory_order_relaxed));
-  cell->sequence.store(position + 1, std::memory_order_release);
+  Cell& cell = cells_[position & mask_];
+  new (cell.storage) T(std::move(value));
+  // `head` is at most the consumer's position, so this is an upper bound of the size;
+  // only when it would raise the mark is the real size worth a read of the consumer's line.
+  // The consumer cannot pass `position` before the release store below, so size >= 1.
+  if (position + 1 - head > high_water_.load(std::memory_order_relaxed)) {
+    RaiseHighWater(position + 1 - RefreshConsumerView());
+  }
+  cell.sequence.store(position + 1, std::memory_order_release);
   return true;
 }
 
@@ -198,8 +207,6 @@ size_t MpscQueue<T>::Drain(F&& fn, size_t max) {
     T* stored = cell.value();
     T value(std::move(*stored));
     stored->~T();
-    // Hands the cell to the producer of the next lap.
-    cell.sequence.store(position + mask_ + 1, std::memory_order_release);
     ++position;
     fn(std::move(value));
   }
@@ -209,12 +216,10 @@ size_t MpscQueue<T>::Drain(F&& fn, size_t max) {
 template <typename T>
 size_t MpscQueue<T>::ApproxSize() const {
   // Consumer first: both only grow, so the later producer read is normally not below it;
-  // the clamps absorb reordered reads and a Drain batch that has not published yet.
+  // the clamp absorbs reordered reads.
   const size_t dequeued = dequeue_position_.load(std::memory_order_relaxed);
   const size_t enqueued = enqueue_position_.load(std::memory_order_relaxed);
-  if (enqueued <= dequeued) return 0;
-  const size_t size = enqueued - dequeued;
-  return size < capacity() ? size : capacity();
+  return enqueued > dequeued ? enqueued - dequeued : 0;
 }
 
 }  // namespace ringside

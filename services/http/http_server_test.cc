@@ -1,0 +1,199 @@
+// The HTTP server over real loopback TCP and a real io_uring, in both buffer modes, with
+// the app on the reactor and on worker threads.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "reactor/reactor.h"
+#include "reactor/test_client.h"
+#include "services/http/http_app.h"
+#include "services/http/http_handler.h"
+#include "services/http/worker_pool.h"
+
+namespace ringside::http {
+namespace {
+
+using testing::TestClient;
+
+struct Mode {
+  const char* name;
+  bool incremental;
+  int handler_threads;
+};
+
+class HttpServerTest : public ::testing::TestWithParam<Mode> {
+ protected:
+  void SetUp() override {
+    if (GetParam().handler_threads > 0) {
+      workers_ = std::make_unique<WorkerPool>(GetParam().handler_threads);
+    }
+    ReactorConfig config;
+    config.address = "127.0.0.1";
+    config.buffers.incremental = GetParam().incremental;
+    config.buffers.buffer_size = 4096;
+    config.buffers.connection_entries = 4;
+    config.buffers.shared_entries = 256;
+    reactor_ = std::make_unique<Reactor>(config, [this] {
+      return std::make_unique<HttpHandler>(&app_, net::HttpLimits{}, workers_.get());
+    });
+    ASSERT_TRUE(reactor_->Start().ok());
+  }
+  void TearDown() override {
+    reactor_->Stop();
+    reactor_->Join();
+  }
+  uint16_t port() { return reactor_->port(); }
+
+  HttpApp app_;
+  std::unique_ptr<WorkerPool> workers_;
+  std::unique_ptr<Reactor> reactor_;
+};
+
+// Reads `count` complete responses (each with a Content-Length) and returns their bodies.
+std::vector<std::string> ReadResponses(TestClient& client, size_t count,
+                                       std::vector<int>* statuses = nullptr) {
+  std::vector<std::string> bodies;
+  std::string buffer;
+  while (bodies.size() < count) {
+    const size_t head_end = buffer.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      const size_t cl = buffer.find("Content-Length: ");
+      const size_t length = std::stoul(buffer.substr(cl + 16));
+      if (buffer.size() >= head_end + 4 + length) {
+        if (statuses) statuses->push_back(std::stoi(buffer.substr(9, 3)));
+        bodies.push_back(buffer.substr(head_end + 4, length));
+        buffer.erase(0, head_end + 4 + length);
+        continue;
+      }
+    }
+    const std::string more = client.ReadUntil([](std::string_view s) { return !s.empty(); });
+    if (more.empty()) break;
+    buffer += more;
+  }
+  return bodies;
+}
+
+constexpr char kPipeline[] = "GET /pipeline HTTP/1.1\r\nHost: t\r\n\r\n";
+
+TEST_P(HttpServerTest, EveryEndpointAnswers) {
+  TestClient client(port());
+  client.Send(
+      "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET /pipeline HTTP/1.1\r\nHost: t\r\n\r\n"
+      "GET /json HTTP/1.1\r\nHost: t\r\n\r\n"
+      "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
+      "GET /baseline11?a=2&b=40 HTTP/1.1\r\nHost: t\r\n\r\n"
+      "POST /baseline11?a=1&b=2 HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\n3"
+      "GET /missing HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::vector<int> statuses;
+  const std::vector<std::string> bodies = ReadResponses(client, 7, &statuses);
+  ASSERT_EQ(bodies.size(), 7u);
+  EXPECT_EQ(bodies[0], "Hello, World!");
+  EXPECT_EQ(bodies[1], "ok");
+  EXPECT_EQ(bodies[2], R"({"message":"Hello, World!"})");
+  EXPECT_EQ(bodies[3], "hello");
+  EXPECT_EQ(bodies[4], "42");
+  EXPECT_EQ(bodies[5], "6");
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 200, 200, 200, 200, 404}));
+}
+
+TEST_P(HttpServerTest, PipelinesOneToSixtyFourDeep) {
+  TestClient client(port());
+  uint64_t total = 0;
+  for (int depth = 1; depth <= 64; ++depth) {
+    std::string batch;
+    for (int i = 0; i < depth; ++i) batch += kPipeline;
+    client.Send(batch);
+    const std::vector<std::string> bodies = ReadResponses(client, depth);
+    ASSERT_EQ(bodies.size(), static_cast<size_t>(depth));
+    for (const std::string& body : bodies) ASSERT_EQ(body, "ok");
+    total += depth;
+  }
+  EXPECT_EQ(reactor_->Snapshot().connections[0].requests, total);
+}
+
+TEST_P(HttpServerTest, RequestSplitAtEveryByteBoundary) {
+  const std::string request = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world";
+  for (size_t cut = 1; cut < request.size(); ++cut) {
+    TestClient client(port());
+    client.Send(request.substr(0, cut));
+    // Let the first part arrive alone before the rest.
+    ASSERT_TRUE(testing::WaitFor([&] {
+      const ReactorSnapshot s = reactor_->Snapshot();
+      for (const ConnectionStats& c : s.connections) {
+        if (c.recv_bytes == cut) return true;
+      }
+      return false;
+    }));
+    client.Send(request.substr(cut));
+    const std::vector<std::string> bodies = ReadResponses(client, 1);
+    ASSERT_EQ(bodies.size(), 1u) << "cut at " << cut;
+    ASSERT_EQ(bodies[0], "hello world") << "cut at " << cut;
+  }
+}
+
+std::string BigBody() {
+  std::string body(1 << 20, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 23);
+  return body;
+}
+
+TEST_P(HttpServerTest, MegabyteEchoWithContentLength) {
+  const std::string body = BigBody();
+  TestClient client(port());
+  std::thread writer([&] {
+    client.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body);
+  });
+  const std::vector<std::string> bodies = ReadResponses(client, 1);
+  writer.join();
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_TRUE(bodies[0] == body);
+}
+
+TEST_P(HttpServerTest, MegabyteEchoChunked) {
+  const std::string body = BigBody();
+  std::string wire = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (size_t at = 0; at < body.size(); at += 10000) {
+    const std::string piece = body.substr(at, 10000);
+    char size[16];
+    std::snprintf(size, sizeof(size), "%zx\r\n", piece.size());
+    wire += size + piece + "\r\n";
+  }
+  wire += "0\r\n\r\n";
+  TestClient client(port());
+  std::thread writer([&] { client.Send(wire); });
+  const std::vector<std::string> bodies = ReadResponses(client, 1);
+  writer.join();
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_TRUE(bodies[0] == body);
+}
+
+TEST_P(HttpServerTest, MalformedRequestGets400AndNothingAfterItIsProcessed) {
+  TestClient client(port());
+  client.Send(std::string(kPipeline) + "GET /x HTTP/1.1\r\nHost : t\r\n\r\n" + kPipeline);
+  std::vector<int> statuses;
+  ReadResponses(client, 2, &statuses);
+  EXPECT_EQ(statuses, (std::vector<int>{200, 400}));
+  EXPECT_TRUE(client.WaitForClose());
+  // Exactly one request was served: the one after the bad one never ran.
+  ASSERT_TRUE(testing::WaitFor([&] { return reactor_->Snapshot().totals.connections == 0; }));
+}
+
+TEST_P(HttpServerTest, ConnectionCloseIsHonouredAfterTheResponse) {
+  TestClient client(port());
+  client.Send("GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(ReadResponses(client, 1)[0], "Hello, World!");
+  EXPECT_TRUE(client.WaitForClose());
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, HttpServerTest,
+                         ::testing::Values(Mode{"incremental", true, 0}, Mode{"shared", false, 0},
+                                           Mode{"incremental_workers", true, 2},
+                                           Mode{"shared_workers", false, 2}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace ringside::http
