@@ -77,7 +77,8 @@ class Reactor {
   void Stop();
   void Join();
 
-  // Runs `task` on the reactor thread. Thread-safe; never blocks the reactor.
+  // Runs `task` on the reactor thread. Thread-safe; never blocks the reactor. Threads that
+  // post must be done before the Reactor is destroyed; tasks posted after Stop() never run.
   void Post(std::function<void()> task);
   // Runs `fn` on the reactor thread with the connection's io, if it is still open.
   // Thread-safe.

@@ -203,18 +203,15 @@ TEST_P(ReactorTest, StopSendsInFlightOutputThenExits) {
   EXPECT_TRUE(client.WaitForClose());
 }
 
-// Keeps every received lease until the test lets go, then echoes everything held.
+// Echoes, except that while `hold` is set it leaves every received lease in the input and
+// pauses; the test resumes the connection through `held`.
 class HoldingHandler final : public ConnectionHandler {
  public:
-  explicit HoldingHandler(std::atomic<bool>* hold) : hold_(hold) {}
+  HoldingHandler(std::atomic<bool>* hold, ConnectionHandle* held) : hold_(hold), held_(held) {}
   void OnInput(ConnectionIo& io) override {
     if (hold_->load()) {
+      *held_ = io.handle();
       io.PauseInput();
-      ConnectionHandle handle = io.handle();
-      std::thread([this, handle] {
-        while (hold_->load()) std::this_thread::yield();
-        handle.reactor->PostToConnection(handle, [](ConnectionIo& c) { c.ResumeInput(); });
-      }).detach();
       return;
     }
     EchoHandler().OnInput(io);
@@ -222,14 +219,16 @@ class HoldingHandler final : public ConnectionHandler {
 
  private:
   std::atomic<bool>* hold_;
+  ConnectionHandle* held_;
 };
 
 TEST_P(ReactorTest, HeldBuffersStallOnlyThatConnectionAndResumeLosingNothing) {
   std::atomic<bool> hold{true};
+  ConnectionHandle held;  // written on the reactor thread; read after a Snapshot syncs
   ReactorConfig config = Config();
   config.buffers.shared_entries = 4;
   auto reactor = std::make_unique<Reactor>(config, [&] {
-    return std::make_unique<HoldingHandler>(&hold);
+    return std::make_unique<HoldingHandler>(&hold, &held);
   });
   ASSERT_TRUE(reactor->Start().ok());
   TestClient stalled(reactor->port());
@@ -237,6 +236,7 @@ TEST_P(ReactorTest, HeldBuffersStallOnlyThatConnectionAndResumeLosingNothing) {
   std::thread writer([&] { stalled.Send(data); });
   ASSERT_TRUE(WaitFor([&] { return reactor->Snapshot().totals.enobufs_stalls > 0; }));
   hold = false;
+  reactor->PostToConnection(held, [](ConnectionIo& io) { io.ResumeInput(); });
   const std::string echoed = stalled.ReadExactly(data.size());
   writer.join();
   EXPECT_TRUE(echoed == data) << echoed.size() << " of " << data.size() << " bytes";

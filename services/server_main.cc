@@ -150,6 +150,8 @@ int Main() {
   std::fprintf(stderr, "ringside: signal %d, finishing in-flight work\n", signal_number);
   for (auto& reactor : group) reactor->Stop();
   for (auto& reactor : group) reactor->Join();
+  // Workers post to the reactors, so they stop first.
+  workers.reset();
   return 0;
 }
 

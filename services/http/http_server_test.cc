@@ -43,6 +43,9 @@ class HttpServerTest : public ::testing::TestWithParam<Mode> {
   void TearDown() override {
     reactor_->Stop();
     reactor_->Join();
+    // Workers post to the reactor, so they go first.
+    workers_.reset();
+    reactor_.reset();
   }
   uint16_t port() { return reactor_->port(); }
 
