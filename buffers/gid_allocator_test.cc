@@ -24,6 +24,10 @@ TEST(GidAllocatorTest, ReservedIdsNeverHandedOut) {
   std::set<uint16_t> got;
   while (std::optional<uint16_t> gid = gids.Acquire()) got.insert(*gid);
   EXPECT_EQ(got, (std::set<uint16_t>{2, 3, 4, 5}));
+  // Inside the configured range, yet still not this allocator's to take back.
+  EXPECT_TRUE(absl::IsInvalidArgument(gids.Release(0)));
+  EXPECT_TRUE(absl::IsInvalidArgument(gids.Release(1)));
+  EXPECT_EQ(gids.in_use(), 4u);
 }
 
 TEST(GidAllocatorTest, DoubleReleaseIsRejectedAndStateConsistent) {

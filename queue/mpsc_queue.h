@@ -13,17 +13,20 @@
 //
 // The design is Dmitry Vyukov's bounded MPMC array, where every cell carries a sequence
 // number that says which position's item it holds, specialised for one consumer: the
-// consumer owns its position outright (no CAS) and never writes to a cell, so cells only
-// travel from producers to the consumer. Producers judge fullness from a cached copy of
-// the consumer's position and read the real one only when that copy says full; they claim
-// a position with a CAS only after seeing room for it, so a push that fails on a full
-// queue has changed nothing. The capacity is a power of two (a requested capacity is
-// rounded up, minimum 2) so that a position maps to its cell with a mask.
+// consumer owns its position outright (no CAS) and never writes to a cell, so cell lines
+// only travel from producers to the consumer. It frees cells by publishing its position,
+// every quarter of the capacity and at the end of each Drain batch. Producers judge
+// fullness from a cached copy of that position and read the real one only when the copy
+// says full; they claim a position with a CAS only after seeing room for it, so a push that
+// fails on a full queue has changed nothing. The capacity is a power of two (a requested
+// capacity is rounded up, minimum 2) so that a position maps to its cell with a mask.
 //
 // Thread safety: TryPush may be called from any number of threads at once. TryPop and
 // Drain must be called from one consumer thread at a time (externally serialised if that
-// thread changes). ApproxSize, HighWater and capacity may be called from any thread;
-// ApproxSize and HighWater are snapshots that can be stale by the time they return. The
+// thread changes). ApproxSize, HighWater and capacity may be called from any thread.
+// ApproxSize and HighWater are snapshots: they can be stale by the time they return, and
+// while a Drain batch runs they count up to a quarter of the capacity of items it has
+// taken but not yet published; producers likewise see that space as still occupied. The
 // queue is lock-free except that a producer preempted between claiming and filling a cell
 // holds up the consumer at that cell until it resumes; later cells wait in FIFO order.
 #ifndef RINGSIDE_QUEUE_MPSC_QUEUE_H_
@@ -67,11 +70,15 @@ class MpscQueue {
 
   // Appends `value` unless the queue is full. Never blocks.
   bool TryPush(const T& value) {
-    // Copy before claiming a cell: a throwing copy then leaves no claimed, never-filled
-    // cell behind to stall the consumer.
-    return TryPush(T(value));
+    // A copy that may throw is made before claiming a cell, so that it cannot leave a
+    // claimed, never-filled cell behind to stall the consumer.
+    if constexpr (std::is_nothrow_copy_constructible_v<T>) {
+      return Emplace(value);
+    } else {
+      return Emplace(T(value));
+    }
   }
-  bool TryPush(T&& value);
+  bool TryPush(T&& value) { return Emplace(std::move(value)); }
 
   // Moves the oldest item into *out. Consumer only. False when empty, or when the oldest
   // claimed cell is not filled yet.
@@ -80,8 +87,10 @@ class MpscQueue {
   }
 
   // Calls fn(T&&) on up to `max` items in FIFO order and returns how many it delivered.
-  // Consumer only. Each item's cell is handed back to producers before fn runs, so fn may
-  // push to this queue, pop from it, or throw (the item it was given stays consumed).
+  // Consumer only. fn must not pop from this queue; it may push to it, but must not wait
+  // for room, since only the consumer makes room. Freed cells go back to producers every
+  // quarter of the capacity and when the batch ends, even if fn throws (the item fn was
+  // given stays consumed).
   template <typename F>
   size_t Drain(F&& fn, size_t max = SIZE_MAX);
 
@@ -115,6 +124,10 @@ class MpscQueue {
     const size_t* position_;
   };
 
+  // Constructs T from `value` in a claimed cell; T's constructor from U must not throw.
+  template <typename U>
+  bool Emplace(U&& value);
+
   // Reads the consumer's position and shares it with the other producers. Acquire pairs
   // with the consumer's release so that the items it has moved out of their cells are gone
   // before a producer reuses those cells; the release lets other producers inherit that.
@@ -143,8 +156,8 @@ class MpscQueue {
   std::atomic<size_t> high_water_{0};
 
   // Consumer's line. Producers read it only when their view says full or the high-water
-  // mark might rise, so the consumer's per-item store normally hits its own cache. It is
-  // the last member of a cache-aligned class, so the tail padding keeps the line its own.
+  // mark might rise, so the consumer's stores normally hit its own cache. As the last
+  // member of a cache-aligned class, it keeps the line to itself through tail padding.
   alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> dequeue_position_{0};
 };
 
@@ -153,8 +166,7 @@ using MpscUlongQueue = MpscQueue<uint64_t>;
 
 template <typename T>
 MpscQueue<T>::MpscQueue(size_t capacity)
-    : mask_(mpsc_queue_internal::RoundUpCapacity(capacity) - 1),
-      cells_(new Cell[mask_ + 1]) {
+    : mask_(mpsc_queue_internal::RoundUpCapacity(capacity) - 1), cells_(new Cell[mask_ + 1]) {
   // Cell i first holds position i, so anything but i + 1 reads as empty.
   for (size_t i = 0; i <= mask_; ++i) {
     cells_[i].sequence.store(i, std::memory_order_relaxed);
@@ -167,7 +179,8 @@ MpscQueue<T>::~MpscQueue() {
 }
 
 template <typename T>
-bool MpscQueue<T>::TryPush(T&& value) {
+template <typename U>
+bool MpscQueue<T>::Emplace(U&& value) {
   const auto capacity = static_cast<std::ptrdiff_t>(mask_ + 1);
   size_t position = enqueue_position_.load(std::memory_order_relaxed);
   size_t head = consumer_view_.load(std::memory_order_acquire);
@@ -184,7 +197,7 @@ bool MpscQueue<T>::TryPush(T&& value) {
     }
   }
   Cell& cell = cells_[position & mask_];
-  new (cell.storage) T(std::move(value));
+  new (cell.storage) T(std::forward<U>(value));
   // `head` is at most the consumer's position, so this is an upper bound of the size;
   // only when it would raise the mark is the real size worth a read of the consumer's line.
   // The consumer cannot pass `position` before the release store below, so size >= 1.
@@ -208,6 +221,12 @@ size_t MpscQueue<T>::Drain(F&& fn, size_t max) {
     T value(std::move(*stored));
     stored->~T();
     ++position;
+    // Every quarter lap, not every item: producers facing a full queue poll this line, and
+    // a store per item would pull it away from them each time. A quarter lap still keeps a
+    // long batch from hiding most of the ring from them.
+    if ((position & (mask_ >> 2)) == 0) {
+      dequeue_position_.store(position, std::memory_order_release);
+    }
     fn(std::move(value));
   }
   return position - start;
@@ -215,11 +234,12 @@ size_t MpscQueue<T>::Drain(F&& fn, size_t max) {
 
 template <typename T>
 size_t MpscQueue<T>::ApproxSize() const {
-  // Consumer first: both only grow, so the later producer read is normally not below it;
-  // the clamp absorbs reordered reads.
+  // Consumer first: both only grow, so the later producer read is normally not below it,
+  // nor more than capacity() above it; the clamps absorb reads that interleave otherwise.
   const size_t dequeued = dequeue_position_.load(std::memory_order_relaxed);
   const size_t enqueued = enqueue_position_.load(std::memory_order_relaxed);
-  return enqueued > dequeued ? enqueued - dequeued : 0;
+  if (enqueued <= dequeued) return 0;
+  return enqueued - dequeued < capacity() ? enqueued - dequeued : capacity();
 }
 
 }  // namespace ringside

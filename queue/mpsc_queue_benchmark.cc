@@ -1,16 +1,25 @@
 // Throughput of MpscQueue<uint64_t> against moodycamel::ConcurrentQueue (its fast path:
 // explicit producer and consumer tokens, bulk dequeue) and a mutex-protected std::deque,
 // with 1, 2 and 4 producers and one consumer. Every configuration moves the same number of
-// items through a queue of the same capacity; the consumer takes items in batches from
-// all three. Runs are interleaved (A B C A B C ...) so that machine noise hits all three
+// items through a queue bounded at kCapacity items (per producer for moodycamel, see
+// below); the consumer takes items in batches from all three. Runs are interleaved (A B C A B C ...) so that machine noise hits all three
 // alike, and the median run is reported as a markdown table.
 //
+// Two tables: threads where the scheduler puts them, then pinned with the consumer alone on
+// CPU 0 and the producers spread over the other CPUs. On a machine with few cores the
+// scheduler often time-slices a producer and the consumer on one core, which measures the
+// cost of each operation rather than the hand-off between cores; the pinned table
+// measures the hand-off, which is what a reactor fed by other threads sees.
+//
 //   bazel run -c opt //queue:mpsc_queue_benchmark
+#include <concurrentqueue/concurrentqueue.h>
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <concurrentqueue/concurrentqueue.h>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +36,7 @@ namespace {
 constexpr size_t kCapacity = 4096;
 constexpr uint64_t kItemsPerRun = 4'000'000;
 constexpr size_t kBatch = 256;
-constexpr int kRuns = 7;
+constexpr int kRuns = 9;
 
 class MpscBench {
  public:
@@ -119,11 +128,26 @@ class MutexBench {
   std::array<uint64_t, kBatch> buffer_;
 };
 
+enum class Placement { kScheduler, kPinned };
+
+// Pins the calling thread to `cpu`, or lets it run anywhere when cpu < 0.
+void PinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  for (int c = 0; c < cpus; ++c) {
+    if (cpu < 0 || c == cpu) CPU_SET(c, &set);
+  }
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 // Moves kItemsPerRun items from `producers` threads to this one; returns millions of items
 // per second, measured from the moment all producers are released until the last item
 // is consumed.
 template <typename Bench>
-double RunOnce(int producers) {
+double RunOnce(int producers, Placement placement) {
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  const bool pin = placement == Placement::kPinned && cpus > 1;
   Bench bench(producers);
   const uint64_t per_producer = kItemsPerRun / producers;
   std::atomic<int> ready{0};
@@ -131,6 +155,7 @@ double RunOnce(int producers) {
   std::vector<std::thread> threads;
   for (int p = 0; p < producers; ++p) {
     threads.emplace_back([&, p] {
+      if (pin) PinTo(1 + p % (cpus - 1));
       typename Bench::Producer producer(bench);
       ready.fetch_add(1);
       while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
@@ -140,6 +165,7 @@ double RunOnce(int producers) {
       }
     });
   }
+  if (pin) PinTo(0);
   while (ready.load() < producers) std::this_thread::yield();
 
   const uint64_t total = per_producer * producers;
@@ -154,6 +180,7 @@ double RunOnce(int producers) {
   }
   const auto end = std::chrono::steady_clock::now();
   for (std::thread& t : threads) t.join();
+  if (pin) PinTo(-1);
 
   // Guards against a queue that loses or duplicates items and keeps the sum alive.
   const uint64_t expected_per_producer = per_producer * (per_producer - 1) / 2;
@@ -175,26 +202,35 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-int Main() {
-  std::printf("%llu items per run, capacity %zu, consumer batch %zu, median of %d runs, "
-              "%u hardware threads\n\n",
-              static_cast<unsigned long long>(kItemsPerRun), kCapacity, kBatch, kRuns,
-              std::thread::hardware_concurrency());
-  std::printf("| producers | mpsc Mops/s | moodycamel Mops/s | mutex Mops/s | mpsc/moodycamel | "
-              "mpsc/mutex |\n");
+void PrintTable(Placement placement) {
+  std::printf("\n%s\n\n", placement == Placement::kScheduler
+                              ? "Threads placed by the scheduler:"
+                              : "Consumer pinned to CPU 0, producers to the other CPUs:");
+  std::printf(
+      "| producers | mpsc Mops/s | moodycamel Mops/s | mutex Mops/s | mpsc/moodycamel | "
+      "mpsc/mutex |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|\n");
   for (int producers : {1, 2, 4}) {
     std::vector<double> mpsc, moody, mutex;
     for (int run = 0; run < kRuns; ++run) {
-      mpsc.push_back(RunOnce<MpscBench>(producers));
-      moody.push_back(RunOnce<MoodycamelBench>(producers));
-      mutex.push_back(RunOnce<MutexBench>(producers));
+      mpsc.push_back(RunOnce<MpscBench>(producers, placement));
+      moody.push_back(RunOnce<MoodycamelBench>(producers, placement));
+      mutex.push_back(RunOnce<MutexBench>(producers, placement));
     }
     const double a = Median(mpsc), b = Median(moody), c = Median(mutex);
-    std::printf("| %d | %.1f | %.1f | %.1f | %.2fx | %.2fx |\n", producers, a, b, c, a / b,
-                a / c);
+    std::printf("| %d | %.1f | %.1f | %.1f | %.2fx | %.2fx |\n", producers, a, b, c, a / b, a / c);
     std::fflush(stdout);
   }
+}
+
+int Main() {
+  std::printf(
+      "%llu items per run, capacity %zu, consumer batch %zu, median of %d runs, "
+      "%u hardware threads\n",
+      static_cast<unsigned long long>(kItemsPerRun), kCapacity, kBatch, kRuns,
+      std::thread::hardware_concurrency());
+  PrintTable(Placement::kScheduler);
+  PrintTable(Placement::kPinned);
   return 0;
 }
 

@@ -136,13 +136,32 @@ TEST(MpscQueueTest, DrainRespectsMax) {
   EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
 
+TEST(MpscQueueTest, LongDrainHandsCellsBackEveryQuarterOfCapacity) {
+  MpscQueue<int> q(8);
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(q.TryPush(i));
+  std::vector<bool> push_succeeded;
+  // Two items are a quarter of 8: from the second item on, producers can reuse cells
+  // although the batch has not ended.
+  auto push_while_draining = [&](int&& v) {
+    if (v < 3) push_succeeded.push_back(q.TryPush(100 + v));
+  };
+  EXPECT_EQ(q.Drain(push_while_draining, 8), 8u);
+  EXPECT_EQ(push_succeeded, (std::vector<bool>{false, true, true}));
+  int out = -1;
+  ASSERT_TRUE(q.TryPop(&out));
+  EXPECT_EQ(out, 101);
+  ASSERT_TRUE(q.TryPop(&out));
+  EXPECT_EQ(out, 102);
+  EXPECT_FALSE(q.TryPop(&out));
+}
+
 TEST(MpscQueueTest, DrainPublishesPositionWhenCallbackThrows) {
   MpscQueue<int> q(8);
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(q.TryPush(i));
-  EXPECT_THROW(q.Drain([](int&& v) {
+  auto fail_on_second = [](int&& v) {
     if (v == 1) throw std::runtime_error("handler failed");
-  }),
-               std::runtime_error);
+  };
+  EXPECT_THROW(q.Drain(fail_on_second), std::runtime_error);
   // Items 0 and 1 were delivered; the next pop resumes at 2.
   EXPECT_EQ(q.ApproxSize(), 2u);
   int out = -1;
