@@ -181,12 +181,6 @@ BufferLease BufferManager::Receive(RingId id, int32_t res, uint32_t cqe_flags) {
   return BufferLease(this, word.Pack(), slice.data, slice.len);
 }
 
-BufferLease BufferManager::Share(const BufferLease& lease, uint32_t from, uint32_t len) {
-  const ReleaseWord word = ReleaseWord::Unpack(lease.release_word());
-  slots_[word.slot].ring->Retain(word.bid);
-  return BufferLease(this, lease.release_word(), lease.data() + from, len);
-}
-
 void BufferManager::Release(uint64_t release_word) {
   if (pthread_equal(pthread_self(), owner_)) {
     ApplyRelease(release_word);

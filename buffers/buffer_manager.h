@@ -116,8 +116,6 @@ class BufferManager final : public ReleaseSink {
 
   // Accounts a recv CQE on ring `id`. The lease is empty when the CQE carried no bytes.
   BufferLease Receive(RingId id, int32_t res, uint32_t cqe_flags);
-  // A second lease on the bytes `lease` holds, from offset `from` for `len` bytes.
-  BufferLease Share(const BufferLease& lease, uint32_t from, uint32_t len);
 
   // Thread-safe; see the header comment.
   void Release(uint64_t release_word) override;

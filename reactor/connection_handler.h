@@ -42,7 +42,6 @@ class ConnectionIo {
   virtual void PauseInput() = 0;
   virtual void ResumeInput() = 0;
   virtual void CountRequest() = 0;
-  virtual BufferManager& buffers() = 0;
   virtual ConnectionHandle handle() = 0;
 
  protected:

@@ -218,7 +218,6 @@ class Reactor::Impl {
       impl->resume_input_.push_back({slot, generation});
     }
     void CountRequest() override { ++stats.requests; }
-    BufferManager& buffers() override { return *impl->manager_; }
     ConnectionHandle handle() override { return {impl->self_, slot, generation, id}; }
     size_t unsent() const { return out.size() + sending.size() - sent; }
   };
