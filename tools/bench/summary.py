@@ -1,0 +1,59 @@
+"""Medians over the rounds, and ratios of variants paired round by round (a ratio of two
+runs measured next to each other is steadier than a ratio of two medians)."""
+import statistics
+
+INC, SHARED, NGINX = "ringside-incremental", "ringside-shared", "nginx"
+_BUFFER_FIGURES = ("completions_per_buffer", "avg_retired_bytes", "retired_fill")
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def paired_ratio(per_variant, a, b, key):
+    if a not in per_variant or b not in per_variant:
+        return None
+    return median([ra[key] / rb[key] if ra[key] and rb[key] else None
+                   for ra, rb in zip(per_variant[a], per_variant[b])])
+
+
+def _buffers(runs):
+    snapshots = [r["buffers"] for r in runs if r["buffers"]]
+    if not snapshots:
+        return None
+    usable = [s for s in snapshots if "unavailable" not in s]
+    if not usable:
+        return {"unavailable": snapshots[0]["unavailable"]}
+    figures = {k: median([s[k] for s in usable]) for k in _BUFFER_FIGURES}
+    figures["effective_mode"] = usable[0]["effective_mode"]
+    figures["buffer_size"] = usable[0]["buffer_size"]
+    return figures
+
+
+def throughput(per_variant):
+    variants = {
+        name: {
+            "req_per_s": median([r["req_per_s"] for r in runs]),
+            "cpu_us_per_req": median([r["cpu_us_per_req"] for r in runs]),
+            "errors": sum(r["errors"] for r in runs),
+            "peak_rss_kib": median([r["peak_rss_kib"] for r in runs]),
+            "buffers": _buffers(runs),
+        }
+        for name, runs in per_variant.items()
+    }
+    ratios = {
+        "incremental/shared req/s": paired_ratio(per_variant, INC, SHARED, "req_per_s"),
+        "incremental/shared CPU/req": paired_ratio(per_variant, INC, SHARED, "cpu_us_per_req"),
+        "ringside/nginx req/s": paired_ratio(per_variant, INC, NGINX, "req_per_s"),
+        "ringside/nginx CPU/req": paired_ratio(per_variant, INC, NGINX, "cpu_us_per_req"),
+    }
+    return {"variants": variants, "ratios": {k: v for k, v in ratios.items() if v is not None}}
+
+
+def memory(per_variant):
+    return {
+        name: {key: median([r[key] for r in runs])
+               for key in ("baseline_kib", "rss_kib", "kib_per_conn")}
+        for name, runs in per_variant.items()
+    }

@@ -1,0 +1,46 @@
+"""The targets of issue 6, each printed PASS or MISS next to the figure it is held against.
+A figure that was not measured (section skipped, admin service unavailable) is "n/a"."""
+from summary import INC
+
+PIPELINED = ("pipelined-64", "pipelined-512")
+
+
+def _verdict(value, ok):
+    if value is None:
+        return "n/a"
+    return "PASS" if ok(value) else "MISS"
+
+
+def _row(target, value, shown, verdict):
+    return {"target": target, "value": value, "shown": shown, "verdict": verdict}
+
+
+def evaluate(summary):
+    rows = []
+    throughput = summary.get("throughput", {})
+    for name in PIPELINED:
+        ratio = throughput.get(name, {}).get("ratios", {}).get("ringside/nginx CPU/req")
+        rows.append(_row(f"{name}: ringside CPU/request <= 1/4 of nginx's", ratio,
+                         _fmt(ratio, "{:.3f}x"), _verdict(ratio, lambda r: r <= 0.25)))
+    for name, profile in throughput.items():
+        ratio = profile["ratios"].get("incremental/shared req/s")
+        verdict = _verdict(ratio, lambda r: r >= 1.0)
+        if verdict == "MISS" and ratio >= 0.95:
+            verdict = "MISS (within 5%)"
+        rows.append(_row(f"{name}: incremental/shared req/s >= 1.0 (never < 0.95)", ratio,
+                         _fmt(ratio, "{:.3f}x"), verdict))
+    idle = summary.get("memory", {}).get(10000, {}).get(INC, {}).get("kib_per_conn")
+    rows.append(_row("10,000 idle incremental connections: <= 2 KiB RSS each", idle,
+                     _fmt(idle, "{:.2f} KiB"), _verdict(idle, lambda k: k <= 2.0)))
+    for name in PIPELINED:
+        buffers = throughput.get(name, {}).get("variants", {}).get(INC, {}).get("buffers")
+        fill = buffers.get("retired_fill") if buffers else None
+        shown = buffers["unavailable"] if buffers and "unavailable" in buffers \
+            else _fmt(fill, "{:.1%}")
+        rows.append(_row(f"{name}: incremental buffers retire >= 99% full", fill, shown,
+                         _verdict(fill, lambda f: f >= 0.99)))
+    return rows
+
+
+def _fmt(value, pattern):
+    return pattern.format(value) if value is not None else "not measured"

@@ -1,0 +1,62 @@
+"""Throughput and server CPU per request: one wrk run against a fresh server, interleaved
+over the variants (A B C A B C ...) so that noise on the machine hits them alike."""
+import os
+import sys
+import threading
+
+import procstat
+import wrk
+
+# When the admin snapshot is taken, as a fraction of the measured run: late enough that the
+# counters cover most of it, early enough that wrk has not closed its connections yet.
+_SNAPSHOT_AT = 0.8
+
+
+def run_once(variant, profile, seconds, warmup, log_dir, admin=None):
+    log_path = os.path.join(log_dir, f"{variant.name}.log")
+    server = variant.start(log_path)
+    try:
+        # A fresh server's first requests pay for page faults and ring set-up.
+        wrk.run(server.port, profile.path, profile.connections, warmup, profile.script)
+        snapshot = {}
+        timer = None
+        if admin and server.admin and profile.buffers:
+            timer = threading.Timer(seconds * _SNAPSHOT_AT,
+                                    lambda: snapshot.update(admin.snapshot(server.admin)))
+            timer.start()
+        cpu_before = procstat.cpu_us(server.pid)
+        result = wrk.run(server.port, profile.path, profile.connections, seconds,
+                         profile.script)
+        cpu = procstat.cpu_us(server.pid) - cpu_before
+        if timer:
+            timer.join()
+        peak_rss_kib = procstat.status_kib(server.pid, "VmHWM")
+    finally:
+        server.stop()
+    requests = result["requests"]
+    return {
+        "req_per_s": requests / result["seconds"],
+        "cpu_us_per_req": cpu / requests if requests else None,
+        "requests": requests,
+        "errors": result["errors"],
+        "seconds": result["seconds"],
+        "peak_rss_kib": peak_rss_kib,
+        "buffers": snapshot or None,
+    }
+
+
+def interleaved(variants, profile, rounds, seconds, warmup, log_dir, admin=None):
+    """{variant name: [one result per round]}."""
+    results = {v.name: [] for v in variants}
+    for r in range(rounds):
+        for v in variants:
+            res = run_once(v, profile, seconds, warmup, log_dir, admin)
+            results[v.name].append(res)
+            print(f"  [{r + 1}/{rounds}] {profile.name:14} {v.name:34} "
+                  f"{res['req_per_s']:>10.0f} req/s {_fmt(res['cpu_us_per_req'])} "
+                  f"CPU-us/req, {res['errors']} errors", file=sys.stderr, flush=True)
+    return results
+
+
+def _fmt(value):
+    return f"{value:6.2f}" if value is not None else "   n/a"
