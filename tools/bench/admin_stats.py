@@ -46,7 +46,7 @@ class AdminClient:
                                            timeout=2).effective_mode
                 connections = self._all_connections(stub)
         except self._grpc.RpcError as e:
-            return {"unavailable": f"{address}: {e.code().name} {e.details()}"}
+            return {"unavailable": f"{e.code().name}: {e.details()}"}
         return _totals(mode, connections)
 
     def _all_connections(self, stub):

@@ -7,8 +7,10 @@ from summary import INC, NGINX, SHARED
 PEERS = (INC, SHARED, NGINX)
 
 
-def _histogram(path, title, ylabel, columns, rows):
-    """rows: [(label, [value per column or None])], drawn as clustered bars."""
+def _histogram(path, title, ylabel, columns, rows, log=False):
+    """rows: [(label, [value per column or None])], drawn as clustered bars; log: a log y
+    axis, for figures that span orders of magnitude across the rows."""
+    yaxis = "set logscale y\nset yrange [*:*]" if log else "set yrange [0:*]"
     header = "label " + " ".join(f'"{c}"' for c in columns)
     data = "\n".join(f'"{label}" ' + " ".join("?" if v is None else f"{v:.6g}" for v in values)
                      for label, values in rows)
@@ -22,9 +24,10 @@ set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set yrange [0:*]
+{yaxis}
+set format y "%.1s%c"
 set grid ytics
-set key outside top center horizontal
+set key outside bottom center horizontal
 $data << EOD
 {header}
 {data}
@@ -46,8 +49,8 @@ def draw(summary, out):
     throughput = summary.get("throughput")
     if throughput:
         charts.append(_histogram(os.path.join(out, "throughput.png"),
-                                 "Throughput (median of rounds)", "requests/s", PEERS,
-                                 _profile_rows(throughput, "req_per_s", PEERS)))
+                                 "Throughput (median of rounds)", "requests/s (log scale)", PEERS,
+                                 _profile_rows(throughput, "req_per_s", PEERS), log=True))
         charts.append(_histogram(os.path.join(out, "cpu_per_request.png"),
                                  "Server CPU per request (utime+stime), lower is better",
                                  "CPU microseconds/request", PEERS,

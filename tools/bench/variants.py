@@ -14,9 +14,8 @@ class Variant:
         self.start = start  # start(log_path) -> servers.Server
 
 
-def ringside(binary, incremental, wait="submit_and_wait", ring_idle_ms=2000):
-    mode = "incremental" if incremental else "shared"
-    name = f"ringside-{mode}" if wait == "submit_and_wait" else f"ringside-{mode}-{wait}"
+def ringside(binary, incremental, wait="submit_and_wait", ring_idle_ms=2000, name=None):
+    name = name or ("ringside-incremental" if incremental else "ringside-shared")
     flags = [f"--incremental={str(incremental).lower()}", f"--wait={wait}",
              f"--ring_idle_ms={ring_idle_ms}"]
     return Variant(name, functools.partial(servers.start_ringside, binary, name, flags))
@@ -34,4 +33,4 @@ def peers(binary, ring_idle_ms=2000):
 
 
 def wait_strategies(binary):
-    return [ringside(binary, True, wait=w) for w in WAITS]
+    return [ringside(binary, True, wait=w, name=w) for w in WAITS]
