@@ -22,9 +22,11 @@ def _targets(rows):
 
 
 def _variants(throughput):
-    rows = [[name, v, _n(f["req_per_s"]), _n(f["cpu_us_per_req"], "{:.2f}"), f["errors"]]
+    rows = [[name, v, _n(f["req_per_s"]), _n(f["cpu_us_per_req"], "{:.2f}"),
+             _n(f["server_cpu_pct"], "{:.0f}%"), _n(f["wrk_cpu_pct"], "{:.0f}%"), f["errors"]]
             for name, p in throughput.items() for v, f in p["variants"].items()]
-    return _table(["profile", "server", "req/s", "CPU µs/req", "errors"], rows)
+    return _table(["profile", "server", "req/s", "CPU µs/req", "server CPU", "wrk CPU",
+                   "errors"], rows)
 
 
 def _throughput(throughput):

@@ -37,6 +37,8 @@ def throughput(per_variant):
             "req_per_s": median([r["req_per_s"] for r in runs]),
             "cpu_us_per_req": median([r["cpu_us_per_req"] for r in runs]),
             "errors": sum(r["errors"] for r in runs),
+            "server_cpu_pct": median([r["server_cpu_pct"] for r in runs]),
+            "wrk_cpu_pct": median([r["wrk_cpu_pct"] for r in runs]),
             "peak_rss_kib": median([r["peak_rss_kib"] for r in runs]),
             "buffers": _buffers(runs),
         }

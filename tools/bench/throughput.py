@@ -40,6 +40,9 @@ def run_once(variant, profile, seconds, warmup, log_dir, admin=None):
         "requests": requests,
         "errors": result["errors"],
         "seconds": result["seconds"],
+        # Which side was the limit: a server below ~100% was waiting for the load generator.
+        "server_cpu_pct": 100 * cpu / 1e6 / result["seconds"],
+        "wrk_cpu_pct": 100 * result["cpu_s"] / result["seconds"],
         "peak_rss_kib": peak_rss_kib,
         "buffers": snapshot or None,
     }
@@ -54,7 +57,9 @@ def interleaved(variants, profile, rounds, seconds, warmup, log_dir, admin=None)
             results[v.name].append(res)
             print(f"  [{r + 1}/{rounds}] {profile.name:14} {v.name:34} "
                   f"{res['req_per_s']:>10.0f} req/s {_fmt(res['cpu_us_per_req'])} "
-                  f"CPU-us/req, {res['errors']} errors", file=sys.stderr, flush=True)
+                  f"CPU-us/req, server {res['server_cpu_pct']:.0f}% wrk "
+                  f"{res['wrk_cpu_pct']:.0f}% CPU, {res['errors']} errors",
+                  file=sys.stderr, flush=True)
     return results
 
 

@@ -1,6 +1,7 @@
 """Runs wrk on the load generator's CPU and reads its summary."""
 import os
 import re
+import resource
 import subprocess
 
 LOAD_CPU = "1"
@@ -12,13 +13,16 @@ _SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 
 
 def run(port, path, connections, seconds, script=None):
-    """One wrk run: {'requests', 'seconds', 'errors'} (errors: socket errors + non-2xx)."""
+    """One wrk run: {'requests', 'seconds', 'errors', 'cpu_s'}; errors are socket errors
+    plus non-2xx responses, cpu_s is wrk's own CPU time (is the load generator the limit?)."""
     cmd = ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
            "--timeout=10s"]
     if script:
         cmd += ["-s", os.path.join(_HERE, script)]
     cmd.append(f"http://127.0.0.1:{port}{path}")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = _DONE.search(out)
     if not done:
         raise RuntimeError(f"unexpected wrk output:\n{out}")
@@ -28,4 +32,5 @@ def run(port, path, connections, seconds, script=None):
     errors += int(non_2xx.group(1)) if non_2xx else 0
     return {"requests": int(done.group(1)),
             "seconds": float(done.group(2)) * _SECONDS[done.group(3)],
-            "errors": errors}
+            "errors": errors,
+            "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime}
