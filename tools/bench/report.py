@@ -9,16 +9,18 @@ def _n(value, pattern="{:,.0f}"):
     return pattern.format(value) if value is not None else "n/a"
 
 
-def _table(header, rows):
+def _table(header, rows, text_columns=1):
+    """A markdown table; the first text_columns are labels, the rest right-aligned figures."""
     lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+             "|" + "|".join("---" if i < text_columns else "---:"
+                            for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def _targets(rows):
     return _table(["target", "measured", "verdict"],
-                  [[r["target"], r["shown"], f"**{r['verdict']}**"] for r in rows])
+                  [[r["target"], r["shown"], f"**{r['verdict']}**"] for r in rows], 3)
 
 
 def _variants(throughput):
@@ -26,7 +28,7 @@ def _variants(throughput):
              _n(f["server_cpu_pct"], "{:.0f}%"), _n(f["wrk_cpu_pct"], "{:.0f}%"), f["errors"]]
             for name, p in throughput.items() for v, f in p["variants"].items()]
     return _table(["profile", "server", "req/s", "CPU µs/req", "server CPU", "wrk CPU",
-                   "errors"], rows)
+                   "errors"], rows, 2)
 
 
 def _throughput(throughput):
@@ -61,7 +63,7 @@ def _buffers(throughput):
                          _n(b["retired_fill"], "{:.1%}")])
     if rows:
         return _table(["profile", "server", "effective mode", "recv completions per buffer",
-                       "avg bytes at retirement", "buffer size", "fill"], rows)
+                       "avg bytes at retirement", "buffer size", "fill"], rows, 3)
     if unavailable:
         return f"admin service unavailable ({unavailable}): buffer figures not measured."
     return None
@@ -71,7 +73,7 @@ def _memory(memory):
     return _table(["idle connections", "server", "baseline RSS KiB", "RSS KiB", "KiB/conn"],
                   [[n, v, _n(f["baseline_kib"]), _n(f["rss_kib"]),
                     _n(f["kib_per_conn"], "{:.2f}")]
-                   for n, per in memory.items() for v, f in per.items()])
+                   for n, per in memory.items() for v, f in per.items()], 2)
 
 
 def markdown(meta, summary, targets, charts, queue_output):
