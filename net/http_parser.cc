@@ -187,6 +187,9 @@ ParseResult HttpParser::Parse(std::string_view input, HttpRequest* request) {
         }
         break;
       case State::kComplete:
+        // The next request starts from nothing: a caller that waits for bytes_needed()
+        // must not wait for the size of this one.
+        bytes_needed_ = 0;
         Fill(input, request);
         result.status = ParseStatus::kComplete;
         result.consumed = chunked_ ? chunked_decoder_.end() : body_end_;

@@ -289,6 +289,19 @@ TEST(HttpParserTest, BytesNeededCoversAWholeContentLengthBody) {
   EXPECT_EQ(request.body.size(), 1000u);
 }
 
+// A caller waiting for bytes_needed() before parsing the next pipelined request must not
+// wait for the size of the previous one (that stalled a short request after a long body).
+TEST(HttpParserTest, BytesNeededIsZeroOnceARequestCompletes) {
+  const std::string head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n";
+  const std::string input = head + std::string(1000, 'x');
+  HttpParser parser;
+  HttpRequest request;
+  ASSERT_EQ(parser.Parse(std::string_view(input).substr(0, head.size()), &request).status,
+            ParseStatus::kNeedMore);
+  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kComplete);
+  EXPECT_EQ(parser.bytes_needed(), 0u);
+}
+
 // ---- Transfer-Encoding ----
 
 TEST(HttpParserTest, ChunkedBodyIsDecoded) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <random>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -23,19 +25,24 @@ struct Mode {
   int handler_threads;
 };
 
+// Small buffers, so ordinary traffic spans many of them.
+ReactorConfig TestConfig(bool incremental) {
+  ReactorConfig config;
+  config.address = "127.0.0.1";
+  config.buffers.incremental = incremental;
+  config.buffers.buffer_size = 4096;
+  config.buffers.connection_entries = 4;
+  config.buffers.shared_entries = 256;
+  return config;
+}
+
 class HttpServerTest : public ::testing::TestWithParam<Mode> {
  protected:
   void SetUp() override {
     if (GetParam().handler_threads > 0) {
       workers_ = std::make_unique<WorkerPool>(GetParam().handler_threads);
     }
-    ReactorConfig config;
-    config.address = "127.0.0.1";
-    config.buffers.incremental = GetParam().incremental;
-    config.buffers.buffer_size = 4096;
-    config.buffers.connection_entries = 4;
-    config.buffers.shared_entries = 256;
-    reactor_ = std::make_unique<Reactor>(config, [this] {
+    reactor_ = std::make_unique<Reactor>(TestConfig(GetParam().incremental), [this] {
       return std::make_unique<HttpHandler>(&app_, net::HttpLimits{}, workers_.get());
     });
     ASSERT_TRUE(reactor_->Start().ok());
@@ -197,6 +204,83 @@ INSTANTIATE_TEST_SUITE_P(Modes, HttpServerTest,
                                            Mode{"incremental_workers", true, 2},
                                            Mode{"shared_workers", false, 2}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// A deterministic mix of every endpoint, bodies of many sizes (Content-Length and chunked),
+// a 404 and a final Connection: close, cut into pseudo-random fragments.
+std::vector<std::string> MixedTraffic() {
+  std::mt19937 random(20261124);
+  std::string wire;
+  for (int i = 0; i < 400; ++i) {
+    switch (random() % 6) {
+      case 0:
+        wire += "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n";
+        break;
+      case 1:
+        wire += kPipeline;
+        break;
+      case 2:
+        wire += "GET /json HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n";
+        break;
+      case 3: {
+        const std::string body(random() % 9000, static_cast<char>('a' + i % 26));
+        wire += "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body;
+        break;
+      }
+      case 4: {
+        const std::string body(1 + random() % 5000, static_cast<char>('A' + i % 26));
+        char size[16];
+        std::snprintf(size, sizeof(size), "%zx", body.size());
+        wire += "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                std::string(size) + "\r\n" + body + "\r\n0\r\n\r\n";
+        break;
+      }
+      default:
+        wire += "GET /baseline11?a=" + std::to_string(i) + "&b=7 HTTP/1.1\r\nHost: t\r\n\r\n";
+        break;
+    }
+  }
+  wire += "GET /missing HTTP/1.1\r\nHost: t\r\n\r\n";
+  wire += "GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  std::vector<std::string> fragments;
+  for (size_t at = 0; at < wire.size();) {
+    const size_t length = 1 + random() % 6000;
+    fragments.push_back(wire.substr(at, length));
+    at += length;
+  }
+  return fragments;
+}
+
+// Everything the server sends on one connection until it closes, with the Date values
+// blanked: they are the only bytes allowed to differ between runs.
+std::string ServeAndRecord(bool incremental, const std::vector<std::string>& fragments) {
+  HttpApp app;
+  Reactor reactor(TestConfig(incremental), [&app] {
+    return std::make_unique<HttpHandler>(&app, net::HttpLimits{}, nullptr);
+  });
+  EXPECT_TRUE(reactor.Start().ok());
+  TestClient client(reactor.port());
+  std::thread writer([&] {
+    for (const std::string& fragment : fragments) client.Send(fragment);
+  });
+  std::string received = client.ReadUntil([](std::string_view) { return false; },
+                                          std::chrono::seconds(30));
+  writer.join();
+  reactor.Stop();
+  reactor.Join();
+  const std::regex date("Date: [^\r]*\r\n");
+  return std::regex_replace(received, date, "Date: -\r\n");
+}
+
+TEST(HttpModesTest, BothModesGiveByteIdenticalResponses) {
+  const std::vector<std::string> fragments = MixedTraffic();
+  const std::string incremental = ServeAndRecord(true, fragments);
+  const std::string shared = ServeAndRecord(false, fragments);
+  ASSERT_GT(incremental.size(), 500000u);
+  EXPECT_TRUE(incremental.ends_with("Hello, World!"));
+  EXPECT_EQ(incremental.size(), shared.size());
+  EXPECT_TRUE(incremental == shared);
+}
 
 }  // namespace
 }  // namespace ringside::http
