@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -115,6 +116,7 @@ class Reactor::Impl {
     if (wake_fd_ >= 0) close(wake_fd_);
     std::function<void()>* task;
     while (tasks_.TryPop(&task)) delete task;
+    for (std::function<void()>* overflowed : overflow_tasks_) delete overflowed;
   }
 
   absl::Status Start() {
@@ -126,10 +128,14 @@ class Reactor::Impl {
     std::promise<absl::Status> ready;
     std::future<absl::Status> started = ready.get_future();
     thread_ = std::thread([this, &ready] {
+      thread_id_ = std::this_thread::get_id();
       absl::Status status = SetUp();
       const bool ok = status.ok();
       ready.set_value(std::move(status));
-      if (ok) Loop();
+      if (ok) {
+        Loop();
+        Exit();
+      }
       TearDown();
     });
     absl::Status status = started.get();
@@ -148,6 +154,11 @@ class Reactor::Impl {
 
   void Post(std::function<void()> task) {
     auto* boxed = new std::function<void()>(std::move(task));
+    if (std::this_thread::get_id() == thread_id_) {
+      // Only this thread drains the queue, so waiting for room here would wait forever.
+      if (!tasks_.TryPush(boxed)) overflow_tasks_.push_back(boxed);
+      return;
+    }
     while (!tasks_.TryPush(boxed)) {
       Wake();
       std::this_thread::yield();
@@ -167,7 +178,11 @@ class Reactor::Impl {
   ReactorSnapshot Snapshot(bool with_buffers) {
     std::promise<ReactorSnapshot> done;
     std::future<ReactorSnapshot> result = done.get_future();
-    Post([&] { done.set_value(TakeSnapshot(with_buffers)); });
+    {
+      std::lock_guard<std::mutex> lock(exit_mu_);
+      if (exited_) return final_snapshot_;
+      Post([&] { done.set_value(TakeSnapshot(with_buffers)); });
+    }
     return result.get();
   }
 
@@ -328,6 +343,14 @@ class Reactor::Impl {
       if (now >= next_sweep_ms_) Sweep(now);
       if (stopping_ && (live_ == 0 || now >= shutdown_deadline_ms_)) finished_ = true;
     }
+  }
+
+  // Snapshots asked for after this answer with the last one instead of waiting forever.
+  void Exit() {
+    std::lock_guard<std::mutex> lock(exit_mu_);
+    RunTasks();
+    final_snapshot_ = TakeSnapshot(/*with_buffers=*/false);
+    exited_ = true;
   }
 
   // How long the loop may sleep: until the next idle sweep when one could do something.
@@ -647,6 +670,12 @@ class Reactor::Impl {
       (*task)();
       delete task;
     });
+    std::vector<std::function<void()>*> overflow;
+    overflow.swap(overflow_tasks_);
+    for (std::function<void()>* task : overflow) {
+      (*task)();
+      delete task;
+    }
   }
 
   // Idle connections give their ring back; lingering closes end; shutdown closes the rest.
@@ -798,9 +827,14 @@ class Reactor::Impl {
   const HandlerFactory handlers_;
   MpscUlongQueue releases_;
   MpscQueue<std::function<void()>*> tasks_;
+  std::vector<std::function<void()>*> overflow_tasks_;  // posted by the reactor itself
   std::atomic<bool> task_wake_pending_{false};
   std::atomic<bool> stop_requested_{false};
   std::thread thread_;
+  std::thread::id thread_id_;
+  std::mutex exit_mu_;
+  bool exited_ = false;  // guarded by exit_mu_
+  ReactorSnapshot final_snapshot_;  // guarded by exit_mu_
   int listen_fd_ = -1;
   int wake_fd_ = -1;
   uint64_t wake_value_ = 0;

@@ -85,7 +85,8 @@ class Reactor {
   void PostToConnection(const ConnectionHandle& handle, std::function<void(ConnectionIo&)> fn);
 
   // A consistent copy of the stats, gathered on the reactor thread. Blocks the caller (not
-  // the reactor) until then; must not be called from the reactor thread.
+  // the reactor) until then; must not be called from the reactor thread. Once the reactor
+  // thread has ended, returns the snapshot it took last.
   ReactorSnapshot Snapshot(bool with_buffers = false);
 
   // Valid after Start() returned OK.

@@ -203,6 +203,34 @@ TEST_P(ReactorTest, StopSendsInFlightOutputThenExits) {
   EXPECT_TRUE(client.WaitForClose());
 }
 
+TEST_P(ReactorTest, SnapshotAfterTheReactorEndedReturnsItsLastOne) {
+  auto reactor = StartEcho(Config());
+  {
+    TestClient client(reactor->port());
+    client.Send("x");
+    EXPECT_EQ(client.ReadExactly(1), "x");
+  }
+  reactor->Stop();
+  reactor->Join();
+  const ReactorSnapshot last = reactor->Snapshot();
+  EXPECT_EQ(last.totals.connections_accepted, 1u);
+  EXPECT_EQ(last.totals.connections, 0u);
+}
+
+TEST_P(ReactorTest, TasksPostedByTheReactorToItsFullQueueStillRun) {
+  ReactorConfig config = Config();
+  config.task_queue_capacity = 4;
+  auto reactor = StartEcho(config);
+  std::atomic<int> ran{0};
+  Reactor* r = reactor.get();
+  reactor->Post([r, &ran] {
+    for (int i = 0; i < 100; ++i) r->Post([&ran] { ran.fetch_add(1); });
+  });
+  EXPECT_TRUE(WaitFor([&] { return ran.load() == 100; }));
+  reactor->Stop();
+  reactor->Join();
+}
+
 // Echoes, except that while `hold` is set it leaves every received lease in the input and
 // pauses; the test resumes the connection through `held`.
 class HoldingHandler final : public ConnectionHandler {
