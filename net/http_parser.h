@@ -115,6 +115,13 @@ class HttpParser {
   // and cheap (they return kNeedMore at once).
   size_t bytes_needed() const { return bytes_needed_; }
 
+  // True once the request line and headers of the current request have been parsed (its
+  // body may still be arriving).
+  bool head_complete() const {
+    return state_ == State::kFixedBody || state_ == State::kChunkedBody ||
+           state_ == State::kComplete;
+  }
+
   // Forgets the current request (and a sticky error); the next input starts a new request.
   void Reset();
 

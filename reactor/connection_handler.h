@@ -42,6 +42,13 @@ class ConnectionIo {
   virtual void PauseInput() = 0;
   virtual void ResumeInput() = 0;
   virtual void CountRequest() = 0;
+  // A request refused by a protocol rule or limit (counted in the reactor's stats).
+  virtual void CountRejectedRequest() = 0;
+  // Calls the handler's OnTimeout() once `ms` have passed, unless cancelled or re-armed
+  // first; the reactor checks timers on its sweep, so they fire up to ~1/4 of `ms` late.
+  // Timers do not fire while input is paused: the handler's own work is then in flight.
+  virtual void ArmTimer(uint32_t ms) = 0;
+  virtual void CancelTimer() = 0;
   virtual ConnectionHandle handle() = 0;
 
  protected:
@@ -52,6 +59,8 @@ class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
   virtual void OnInput(ConnectionIo& io) = 0;
+  // The timer armed with ConnectionIo::ArmTimer() expired.
+  virtual void OnTimeout(ConnectionIo& io) {}
 };
 
 using HandlerFactory = std::function<std::unique_ptr<ConnectionHandler>()>;

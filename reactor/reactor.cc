@@ -214,6 +214,7 @@ class Reactor::Impl {
     bool closing = false;
     bool in_output_list = false;
     uint64_t last_activity_ms = 0;
+    uint64_t timer_deadline_ms = 0;  // 0: no timer armed
     InputStream in;
     std::string out;
     std::string sending;
@@ -233,6 +234,12 @@ class Reactor::Impl {
       impl->resume_input_.push_back({slot, generation});
     }
     void CountRequest() override { ++stats.requests; }
+    void CountRejectedRequest() override { ++impl->totals_.requests_rejected; }
+    void ArmTimer(uint32_t ms) override {
+      timer_deadline_ms = NowMs() + ms;
+      impl->ScheduleSweep(timer_deadline_ms);
+    }
+    void CancelTimer() override { timer_deadline_ms = 0; }
     ConnectionHandle handle() override { return {impl->self_, slot, generation, id}; }
     size_t unsent() const { return out.size() + sending.size() - sent; }
   };
@@ -337,10 +344,11 @@ class Reactor::Impl {
       RunTasks();
       manager_->DrainReleases();
       manager_->Flush([this](RingId ring) { OnBuffersReturned(ring); });
-      ResumeInputs();
-      FlushOutputs();
+      // Sweeps may produce output (a handler's timeout response), so they go first.
       const uint64_t now = NowMs();
       if (now >= next_sweep_ms_) Sweep(now);
+      ResumeInputs();
+      FlushOutputs();
       if (stopping_ && (live_ == 0 || now >= shutdown_deadline_ms_)) finished_ = true;
     }
   }
@@ -353,16 +361,17 @@ class Reactor::Impl {
     exited_ = true;
   }
 
-  // How long the loop may sleep: until the next idle sweep when one could do something.
+  // How long the loop may sleep: until the next sweep, if one is due at all.
   bool SleepDeadline(__kernel_timespec* ts) {
-    const bool sweep_useful = attached_ > 0 || lingering_ > 0 || stopping_;
-    if (!sweep_useful) return false;
+    if (next_sweep_ms_ == kNever) return false;
     const uint64_t now = NowMs();
     const uint64_t wait = next_sweep_ms_ > now ? next_sweep_ms_ - now : 0;
     ts->tv_sec = static_cast<int64_t>(wait / 1000);
     ts->tv_nsec = static_cast<int64_t>(wait % 1000) * 1000000;
     return true;
   }
+
+  void ScheduleSweep(uint64_t at_ms) { next_sweep_ms_ = std::min(next_sweep_ms_, at_ms); }
 
   void WaitForCompletions() {
     ++totals_.submits;
@@ -432,9 +441,11 @@ class Reactor::Impl {
   void OnAccept(int32_t res, uint32_t flags) {
     if (!(flags & IORING_CQE_F_MORE)) accept_armed_ = false;
     if (res >= 0) {
-      if (stopping_ || live_ >= config_.max_connections) {
-        ++totals_.connections_refused;
-        close(res);
+      if (stopping_) {
+        Refuse(res, &totals_.refused_stopping);
+      } else if (live_ >= config_.max_connections ||
+                 (config_.total_connections && !config_.total_connections->TryAcquire())) {
+        Refuse(res, &totals_.refused_connection_limit);
       } else {
         NewConnection(res);
       }
@@ -442,15 +453,21 @@ class Reactor::Impl {
     if (!accept_armed_ && !stopping_) ArmAccept();
   }
 
+  void Refuse(int fd, uint64_t* reason) {
+    ++totals_.connections_refused;
+    ++*reason;
+    close(fd);
+  }
+
+  // A connection admitted past the limits; it gives its place back in MaybeFree.
   void NewConnection(int fd) {
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     absl::StatusOr<RingId> ring = manager_->AttachRing();
     if (!ring.ok()) {
       // Out of bgids or over the buffer budget: refuse this connection only.
-      ++totals_.connections_refused;
-      close(fd);
-      return;
+      if (config_.total_connections) config_.total_connections->Release();
+      return Refuse(fd, &totals_.refused_no_buffers);
     }
     uint32_t slot;
     if (!free_slots_.empty()) {
@@ -469,16 +486,17 @@ class Reactor::Impl {
     c.handler = handlers_();
     c.stats = ConnectionStats{};
     c.last_activity_ms = NowMs();
+    c.timer_deadline_ms = 0;
     ++live_;
     ++totals_.connections_accepted;
     AttachRing(c, *ring);
     ArmRecv(c);
+    ScheduleSweep(c.last_activity_ms + SweepPeriodMs());
   }
 
   void AttachRing(Connection& c, RingId ring) {
     c.ring = ring;
     c.ring_attached = true;
-    ++attached_;
     const BufferRingStats& s = manager_->ring(ring)->stats();
     c.ring_recycled_base = s.buffers_recycled;
     c.ring_retired_base = s.retired_bytes;
@@ -498,7 +516,6 @@ class Reactor::Impl {
     }
     manager_->DetachRing(c.ring);
     c.ring_attached = false;
-    --attached_;
   }
 
   void ArmRecv(Connection& c) {
@@ -572,6 +589,7 @@ class Reactor::Impl {
     if (!c.backpressure && c.unsent() > config_.output_high_water) {
       // A client that does not read must not grow our memory: stop reading until it does.
       c.backpressure = true;
+      ++totals_.backpressure_pauses;
       if (c.recv_armed) CancelRecv(c);
     }
   }
@@ -610,6 +628,7 @@ class Reactor::Impl {
     if (res < 0) return Close(c);
     c.sent += static_cast<size_t>(res);
     c.stats.bytes_sent += static_cast<uint64_t>(res);
+    c.last_activity_ms = NowMs();
     if (c.backpressure && c.unsent() <= config_.output_high_water / 2) {
       c.backpressure = false;
       RunHandler(c);
@@ -628,6 +647,7 @@ class Reactor::Impl {
     c.lingering = true;
     c.last_activity_ms = NowMs();
     ++lingering_;
+    ScheduleSweep(c.last_activity_ms + SweepPeriodMs());
     shutdown(c.fd, SHUT_WR);
     if (c.parked || !c.ring_attached) return Close(c);
     if (!c.recv_armed) ArmRecv(c);
@@ -678,28 +698,62 @@ class Reactor::Impl {
     }
   }
 
-  // Idle connections give their ring back; lingering closes end; shutdown closes the rest.
+  // How often sweeps run while something could come due: ring detaches and lingering
+  // closes need about twice per period, idle timeouts are coarser. Nothing pending: never,
+  // so an idle reactor sleeps without a timeout.
+  uint64_t SweepPeriodMs() const {
+    if (stopping_) return kStoppingSweepMs;
+    if ((manager_->incremental() && live_ > 0) || lingering_ > 0) {
+      return std::max<uint64_t>(std::min<uint64_t>(config_.ring_idle_ms, kLingerMs) / 2, 5);
+    }
+    if (live_ > 0 && config_.idle_timeout_ms > 0) {
+      return std::max<uint64_t>(config_.idle_timeout_ms / 4, 5);
+    }
+    return kNever;
+  }
+
+  // Idle connections give their ring back, or close after the idle timeout; lingering
+  // closes end; handler timers fire; shutdown closes the rest.
   void Sweep(uint64_t now) {
-    next_sweep_ms_ = now + std::max<uint64_t>(config_.ring_idle_ms / 2, 5);
+    next_sweep_ms_ = kNever;
     for (auto& slot : connections_) {
       Connection& c = *slot;
       if (!c.in_use || c.closing) continue;
       const uint64_t quiet = now - c.last_activity_ms;
       if (c.lingering) {
-        if (quiet >= 2000 || stopping_) Close(c);
+        if (quiet >= kLingerMs || stopping_) Close(c);
         continue;
       }
-      if (stopping_ && c.unsent() == 0 && !c.send_inflight) {
+      const bool quiescent = c.unsent() == 0 && !c.send_inflight;
+      if (stopping_ && quiescent) {
         Close(c);
         continue;
       }
+      if (config_.idle_timeout_ms > 0 && quiescent && !c.input_paused &&
+          quiet >= config_.idle_timeout_ms) {
+        ++totals_.idle_timeouts;
+        Close(c);
+        continue;
+      }
+      if (c.timer_deadline_ms != 0 && !c.input_paused) {
+        if (now >= c.timer_deadline_ms) {
+          c.timer_deadline_ms = 0;
+          ++totals_.handler_timeouts;
+          c.handler->OnTimeout(c);
+          AfterHandler(c);
+        } else {
+          ScheduleSweep(c.timer_deadline_ms);
+        }
+      }
       if (manager_->incremental() && c.ring_attached && c.recv_armed && !c.detaching &&
-          quiet >= config_.ring_idle_ms && c.in.empty() && !c.in.holds_buffer() &&
-          c.unsent() == 0 && !c.send_inflight && !manager_->ring(c.ring)->has_readers()) {
+          quiet >= config_.ring_idle_ms && quiescent && c.in.empty() && !c.in.holds_buffer() &&
+          !manager_->ring(c.ring)->has_readers()) {
         c.detaching = true;
         CancelRecv(c);
       }
     }
+    const uint64_t period = SweepPeriodMs();
+    if (period != kNever) ScheduleSweep(now + period);
   }
 
   void FinishDetach(Connection& c) {
@@ -729,12 +783,15 @@ class Reactor::Impl {
     }
     AttachRing(c, *ring);
     c.last_activity_ms = NowMs();
+    ScheduleSweep(c.last_activity_ms + SweepPeriodMs());
     ++c.stats.rearms;
     ArmRecv(c);
   }
 
   void Close(Connection& c) {
-    if (c.closing) return;
+    // Closing already: this is one of the completions it waits for (e.g. the client's EOF
+    // raced our cancel), so it may be the last.
+    if (c.closing) return MaybeFree(c);
     c.closing = true;
     c.in.Clear();
     if (c.lingering) --lingering_;
@@ -761,6 +818,7 @@ class Reactor::Impl {
     ++c.generation;
     free_slots_.push_back(c.slot);
     --live_;
+    if (config_.total_connections) config_.total_connections->Release();
   }
 
   void BeginShutdown() {
@@ -849,7 +907,10 @@ class Reactor::Impl {
   bool stopping_ = false;
   bool finished_ = false;
   uint64_t shutdown_deadline_ms_ = 0;
-  uint64_t next_sweep_ms_ = 0;
+  static constexpr uint64_t kNever = UINT64_MAX;
+  static constexpr uint64_t kLingerMs = 2000;  // how long a closing client may take to EOF
+  static constexpr uint64_t kStoppingSweepMs = 10;
+  uint64_t next_sweep_ms_ = kNever;
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<uint32_t> free_slots_;
   std::vector<SlotRef> ring_owner_;  // per-connection ring slot -> its connection
@@ -857,7 +918,6 @@ class Reactor::Impl {
   std::vector<SlotRef> resume_input_;
   std::vector<SlotRef> parked_;  // shared mode: receives waiting for the shared ring
   uint64_t live_ = 0;
-  uint64_t attached_ = 0;
   uint64_t lingering_ = 0;
   ReactorTotals totals_;
 };

@@ -36,6 +36,7 @@
 #include "buffers/buffer_manager.h"
 #include "queue/mpsc_queue.h"
 #include "reactor/connection_handler.h"
+#include "reactor/connection_limit.h"
 #include "reactor/reactor_stats.h"
 
 namespace ringside {
@@ -55,6 +56,8 @@ struct ReactorConfig {
   uint32_t ring_idle_ms = 2000;
   size_t output_high_water = 1 << 20;
   size_t max_connections = 100000;
+  ConnectionLimit* total_connections = nullptr;  // shared by a group of reactors; optional
+  uint32_t idle_timeout_ms = 60000;  // no bytes either way for this long: close (0: never)
   uint32_t shutdown_timeout_ms = 10000;
   WaitStrategy wait = WaitStrategy::kSubmitAndWait;
   size_t release_queue_capacity = 65536;

@@ -42,7 +42,14 @@ struct ReactorTotals {
   uint32_t reactor_id = 0;
   uint64_t connections = 0;
   uint64_t connections_accepted = 0;
-  uint64_t connections_refused = 0;
+  uint64_t connections_refused = 0;  // all reasons; the next three say which
+  uint64_t refused_connection_limit = 0;
+  uint64_t refused_no_buffers = 0;
+  uint64_t refused_stopping = 0;
+  uint64_t idle_timeouts = 0;
+  uint64_t handler_timeouts = 0;    // e.g. HTTP header-read timeouts
+  uint64_t requests_rejected = 0;   // refused by a protocol rule or limit (4xx and close)
+  uint64_t backpressure_pauses = 0; // reading stopped: unsent output over the high-water mark
   uint64_t cqes = 0;
   uint64_t loop_iterations = 0;
   uint64_t submits = 0;

@@ -193,6 +193,88 @@ TEST_P(ReactorTest, ClientThatNeverReadsKeepsServerOutputBounded) {
   EXPECT_EQ(got.find_first_not_of('z'), std::string::npos);
 }
 
+TEST_P(ReactorTest, QuietConnectionClosesAfterTheIdleTimeout) {
+  ReactorConfig config = Config();
+  config.idle_timeout_ms = 300;
+  config.ring_idle_ms = 100;
+  auto reactor = StartEcho(config);
+  TestClient quiet(reactor->port());
+  quiet.Send("once");
+  EXPECT_EQ(quiet.ReadExactly(4), "once");
+  EXPECT_TRUE(quiet.WaitForClose(std::chrono::seconds(5)));
+  const ReactorSnapshot snap = reactor->Snapshot();
+  EXPECT_EQ(snap.totals.idle_timeouts, 1u);
+  EXPECT_EQ(snap.totals.connections, 0u);
+}
+
+TEST_P(ReactorTest, ConnectionsOverTheReactorLimitAreRefusedOthersUnaffected) {
+  ReactorConfig config = Config();
+  config.max_connections = 2;
+  auto reactor = StartEcho(config);
+  TestClient a(reactor->port()), b(reactor->port());
+  a.Send("a");
+  b.Send("b");
+  ASSERT_EQ(a.ReadExactly(1), "a");
+  ASSERT_EQ(b.ReadExactly(1), "b");
+  TestClient refused(reactor->port());
+  EXPECT_TRUE(refused.WaitForClose());
+  a.Send("still here");
+  EXPECT_EQ(a.ReadExactly(10), "still here");
+  EXPECT_EQ(reactor->Snapshot().totals.refused_connection_limit, 1u);
+}
+
+TEST_P(ReactorTest, TotalLimitIsSharedByEveryReactorOfAGroup) {
+  ConnectionLimit total(3);
+  ReactorConfig config = Config();
+  config.total_connections = &total;
+  auto first = StartEcho(config);
+  config.port = first->port();
+  config.id = 1;
+  auto second = StartEcho(config);
+  std::vector<TestClient> admitted;
+  for (int i = 0; i < 3; ++i) {
+    admitted.emplace_back(first->port());
+    admitted.back().Send("x");
+    ASSERT_EQ(admitted.back().ReadExactly(1), "x");
+  }
+  TestClient refused(first->port());
+  EXPECT_TRUE(refused.WaitForClose());
+  EXPECT_EQ(first->Snapshot().totals.refused_connection_limit +
+                second->Snapshot().totals.refused_connection_limit,
+            1u);
+  admitted.pop_back();
+  ASSERT_TRUE(WaitFor([&] { return total.open() == 2; }));
+  TestClient again(first->port());
+  again.Send("y");
+  EXPECT_EQ(again.ReadExactly(1), "y");
+}
+
+TEST_P(ReactorTest, BgidExhaustionRefusesOnlyTheNewConnection) {
+  if (!GetParam().incremental) GTEST_SKIP() << "shared mode has one bgid per reactor";
+  ReactorConfig config = Config();
+  config.buffers.first_bgid = 2;
+  config.buffers.last_bgid = 4;  // three connection rings
+  auto reactor = StartEcho(config);
+  std::vector<TestClient> admitted;
+  for (int i = 0; i < 3; ++i) {
+    admitted.emplace_back(reactor->port());
+    admitted.back().Send("x");
+    ASSERT_EQ(admitted.back().ReadExactly(1), "x");
+  }
+  TestClient refused(reactor->port());
+  EXPECT_TRUE(refused.WaitForClose());
+  for (TestClient& client : admitted) {
+    client.Send("ok");
+    EXPECT_EQ(client.ReadExactly(2), "ok");
+  }
+  EXPECT_EQ(reactor->Snapshot().totals.refused_no_buffers, 1u);
+  admitted.pop_back();
+  ASSERT_TRUE(WaitFor([&] { return reactor->Snapshot().totals.connections == 2; }));
+  TestClient again(reactor->port());
+  again.Send("y");
+  EXPECT_EQ(again.ReadExactly(1), "y");
+}
+
 TEST_P(ReactorTest, StopSendsInFlightOutputThenExits) {
   auto reactor = StartEcho(Config());
   TestClient client(reactor->port());
@@ -229,6 +311,27 @@ TEST_P(ReactorTest, TasksPostedByTheReactorToItsFullQueueStillRun) {
   EXPECT_TRUE(WaitFor([&] { return ran.load() == 100; }));
   reactor->Stop();
   reactor->Join();
+}
+
+// Shutdown closes connections whose clients are closing too; a client's EOF arriving
+// after our cancel must still free the connection, or Join waits for the whole timeout.
+TEST_P(ReactorTest, StopWhileClientsCloseFreesEveryConnectionPromptly) {
+  ReactorConfig config = Config();
+  config.shutdown_timeout_ms = 30000;
+  auto reactor = StartEcho(config);
+  {
+    std::vector<TestClient> clients;
+    for (int i = 0; i < 200; ++i) {
+      clients.emplace_back(reactor->port());
+      clients.back().Send("x");
+    }
+    for (TestClient& client : clients) ASSERT_EQ(client.ReadExactly(1), "x");
+    reactor->Stop();
+  }
+  const auto start = std::chrono::steady_clock::now();
+  reactor->Join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(reactor->Snapshot().totals.connections, 0u);
 }
 
 // Echoes, except that while `hold` is set it leaves every received lease in the input and

@@ -39,6 +39,12 @@ ABSL_FLAG(std::string, wait, "submit_and_wait",
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9900", "admin gRPC address; empty disables");
 ABSL_FLAG(std::string, admin_token, "", "bearer token the admin service requires; empty: none");
 ABSL_FLAG(int64_t, max_connections, 100000, "open connections per reactor");
+ABSL_FLAG(int64_t, max_connections_total, 1000000, "open connections of all reactors together");
+ABSL_FLAG(int, idle_timeout_ms, 60000,
+          "close a connection with no bytes in or out for this long; 0: never");
+ABSL_FLAG(int, header_timeout_ms, 10000,
+          "HTTP: a request line and headers must arrive within this long of their first byte "
+          "(slowloris), else 408 and close");
 ABSL_FLAG(int64_t, buffer_budget_mb, 4096, "receive-buffer memory per reactor, MiB");
 ABSL_FLAG(int64_t, output_high_water, 1 << 20,
           "unsent bytes per connection above which it stops reading");
@@ -81,6 +87,15 @@ int Main() {
   config.ring_idle_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_ring_idle_ms));
   config.output_high_water = static_cast<size_t>(absl::GetFlag(FLAGS_output_high_water));
   config.max_connections = static_cast<size_t>(absl::GetFlag(FLAGS_max_connections));
+  const int64_t max_total = absl::GetFlag(FLAGS_max_connections_total);
+  if (max_total < 1) return Fail("--max_connections_total must be at least 1");
+  ConnectionLimit total_connections(static_cast<size_t>(max_total));
+  config.total_connections = &total_connections;
+  const int idle_timeout_ms = absl::GetFlag(FLAGS_idle_timeout_ms);
+  const int header_timeout_ms = absl::GetFlag(FLAGS_header_timeout_ms);
+  if (idle_timeout_ms < 0) return Fail("--idle_timeout_ms must not be negative");
+  if (header_timeout_ms < 1) return Fail("--header_timeout_ms must be at least 1");
+  config.idle_timeout_ms = static_cast<uint32_t>(idle_timeout_ms);
   config.shutdown_timeout_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_shutdown_timeout_ms));
   config.buffers.incremental = absl::GetFlag(FLAGS_incremental);
   config.buffers.simulate_incremental_unsupported =
@@ -116,8 +131,9 @@ int Main() {
       factory = [] { return std::make_unique<EchoHandler>(); };
     } else {
       apps.push_back(std::make_unique<http::HttpApp>());
-      factory = [app = apps.back().get(), limits, pool = workers.get()] {
-        return std::make_unique<http::HttpHandler>(app, limits, pool);
+      factory = [app = apps.back().get(), limits, pool = workers.get(), header_timeout_ms] {
+        return std::make_unique<http::HttpHandler>(app, limits, pool,
+                                                   static_cast<uint32_t>(header_timeout_ms));
       };
     }
     group.push_back(std::make_unique<Reactor>(config, std::move(factory)));

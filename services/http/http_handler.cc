@@ -23,12 +23,21 @@ WorkerState& ThisWorker(const net::HttpLimits& limits) {
 
 }  // namespace
 
-HttpHandler::HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers)
-    : app_(app), limits_(limits), workers_(workers), parser_(limits) {}
+HttpHandler::HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
+                         uint32_t header_timeout_ms)
+    : app_(app),
+      limits_(limits),
+      workers_(workers),
+      parser_(limits),
+      header_timeout_ms_(header_timeout_ms) {}
 
 void HttpHandler::OnInput(ConnectionIo& io) {
+  // After a bad request nothing on this connection is processed, even if input resumes
+  // (a worker's earlier batch resumes it) before the error response closes it.
+  if (failed_) return;
   std::string batch;
   bool close_after = false;
+  bool completed_any = false;
   for (;;) {
     const std::string_view pending = io.input().pending();
     if (pending.empty() || pending.size() < parser_.bytes_needed()) break;
@@ -38,6 +47,8 @@ void HttpHandler::OnInput(ConnectionIo& io) {
       break;
     }
     if (result.status == net::ParseStatus::kError) {
+      io.CountRejectedRequest();
+      failed_ = true;
       if (workers_ == nullptr) {
         app_->HandleParseError(result.error_status, &io.output());
         io.CloseAfterFlush();
@@ -57,6 +68,7 @@ void HttpHandler::OnInput(ConnectionIo& io) {
       return;
     }
     io.CountRequest();
+    completed_any = true;
     const bool keep_alive = request_.keep_alive;
     if (workers_ == nullptr) {
       app_->Handle(request_, &io.output());
@@ -69,11 +81,33 @@ void HttpHandler::OnInput(ConnectionIo& io) {
       break;
     }
   }
+  UpdateHeaderTimer(io, completed_any);
   if (workers_ == nullptr) {
     if (close_after) io.CloseAfterFlush();
     return;
   }
   if (!batch.empty()) PostBatch(io, std::move(batch), close_after);
+}
+
+void HttpHandler::OnTimeout(ConnectionIo& io) {
+  header_timer_armed_ = false;
+  failed_ = true;
+  io.CountRejectedRequest();
+  app_->HandleParseError(408, &io.output());
+  io.CloseAfterFlush();
+}
+
+// The clock runs from a head's first byte, not its latest: a client trickling one byte at
+// a time must not keep the connection forever. A new head (after a completed request)
+// starts a new clock.
+void HttpHandler::UpdateHeaderTimer(ConnectionIo& io, bool new_request) {
+  const bool reading_head = !io.input().empty() && !parser_.head_complete();
+  if (reading_head && (!header_timer_armed_ || new_request)) {
+    io.ArmTimer(header_timeout_ms_);
+  } else if (!reading_head && header_timer_armed_) {
+    io.CancelTimer();
+  }
+  header_timer_armed_ = reading_head;
 }
 
 void HttpHandler::PostBatch(ConnectionIo& io, std::string requests, bool close_after) {

@@ -26,18 +26,28 @@ namespace ringside::http {
 
 class HttpHandler final : public ConnectionHandler {
  public:
+  // How long a request's line and headers may take to arrive, from their first byte
+  // (slowloris); then 408 and close.
+  static constexpr uint32_t kDefaultHeaderTimeoutMs = 10000;
+
   // `workers` may be null: the app then runs on the reactor thread.
-  HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers);
+  HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
+              uint32_t header_timeout_ms = kDefaultHeaderTimeoutMs);
   void OnInput(ConnectionIo& io) override;
+  void OnTimeout(ConnectionIo& io) override;
 
  private:
   void PostBatch(ConnectionIo& io, std::string requests, bool close_after);
+  void UpdateHeaderTimer(ConnectionIo& io, bool new_request);
 
   HttpApp* const app_;
   const net::HttpLimits limits_;
   WorkerPool* const workers_;
   net::HttpParser parser_;
   net::HttpRequest request_;
+  const uint32_t header_timeout_ms_;
+  bool header_timer_armed_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace ringside::http

@@ -1,6 +1,7 @@
 // The HTTP server over real loopback TCP and a real io_uring, in both buffer modes, with
 // the app on the reactor and on worker threads.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <memory>
 #include <random>
@@ -188,8 +189,36 @@ TEST_P(HttpServerTest, MalformedRequestGets400AndNothingAfterItIsProcessed) {
   ReadResponses(client, 2, &statuses);
   EXPECT_EQ(statuses, (std::vector<int>{200, 400}));
   EXPECT_TRUE(client.WaitForClose());
+  EXPECT_EQ(reactor_->Snapshot().totals.requests_rejected, 1u);
   // Exactly one request was served: the one after the bad one never ran.
   ASSERT_TRUE(testing::WaitFor([&] { return reactor_->Snapshot().totals.connections == 0; }));
+}
+
+TEST_P(HttpServerTest, ClientThatNeverReadsAHundredMebibytesOfResponsesStaysBounded) {
+  // Each request asks for a 1 MiB echo; a hundred of them ask for 100 MiB of responses.
+  const std::string body(1 << 20, 'r');
+  const std::string request = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  TestClient client(port());
+  size_t pushed = 0;
+  for (int i = 0; i < 100; ++i) {
+    size_t at = 0;
+    while (at < request.size()) {
+      const ssize_t n = send(client.fd(), request.data() + at, request.size() - at,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0) break;
+      at += static_cast<size_t>(n);
+    }
+    pushed += at;
+    if (at < request.size()) break;  // the server stopped reading: our socket buffer is full
+  }
+  EXPECT_LT(pushed, size_t{100} * request.size()) << "the server kept reading without bound";
+  ASSERT_TRUE(testing::WaitFor([&] { return reactor_->Snapshot().totals.backpressure_pauses > 0; }));
+  const ReactorSnapshot snap = reactor_->Snapshot();
+  ASSERT_EQ(snap.connections.size(), 1u);
+  // Unsent output stays near the high-water mark plus one response being built.
+  EXPECT_LT(snap.connections[0].recv_bytes - snap.connections[0].bytes_sent,
+            ReactorConfig{}.output_high_water + 4 * request.size());
 }
 
 TEST_P(HttpServerTest, ConnectionCloseIsHonouredAfterTheResponse) {
@@ -270,6 +299,51 @@ std::string ServeAndRecord(bool incremental, const std::vector<std::string>& fra
   reactor.Join();
   const std::regex date("Date: [^\r]*\r\n");
   return std::regex_replace(received, date, "Date: -\r\n");
+}
+
+TEST(HttpLimitsTest, HeadThatNeverCompletesGets408AndClose) {
+  HttpApp app;
+  Reactor reactor(TestConfig(true), [&app] {
+    return std::make_unique<HttpHandler>(&app, net::HttpLimits{}, nullptr,
+                                         /*header_timeout_ms=*/200);
+  });
+  ASSERT_TRUE(reactor.Start().ok());
+  TestClient slow(reactor.port());
+  const auto start = std::chrono::steady_clock::now();
+  slow.Send("GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Slow");
+  const std::string response = slow.ReadUntil([](std::string_view) { return false; });
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 408 ")) << response;
+  // The timer, not the next periodic sweep (a second away), sends it.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(800));
+  const ReactorTotals totals = reactor.Snapshot().totals;
+  EXPECT_EQ(totals.handler_timeouts, 1u);
+  EXPECT_EQ(totals.requests_rejected, 1u);
+  reactor.Stop();
+  reactor.Join();
+}
+
+TEST(HttpLimitsTest, PipelinedRequestsAreNotTimedOutByAnEarlierHead) {
+  HttpApp app;
+  Reactor reactor(TestConfig(true), [&app] {
+    return std::make_unique<HttpHandler>(&app, net::HttpLimits{}, nullptr,
+                                         /*header_timeout_ms=*/300);
+  });
+  ASSERT_TRUE(reactor.Start().ok());
+  TestClient client(reactor.port());
+  // Every send ends mid-head, yet each completes a request: the clock restarts each time.
+  const std::string request = kPipeline;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(900);
+  client.Send(request.substr(0, 10));
+  int answered = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    client.Send(request.substr(10) + request.substr(0, 10));
+    ASSERT_EQ(ReadResponses(client, 1).size(), 1u);
+    ++answered;
+  }
+  EXPECT_GT(answered, 1);
+  EXPECT_EQ(reactor.Snapshot().totals.handler_timeouts, 0u);
+  reactor.Stop();
+  reactor.Join();
 }
 
 TEST(HttpModesTest, BothModesGiveByteIdenticalResponses) {
