@@ -6,59 +6,24 @@
 #include <random>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "reactor/reactor.h"
 #include "reactor/test_client.h"
-#include "services/http/http_app.h"
-#include "services/http/http_handler.h"
-#include "services/http/worker_pool.h"
+#include "services/http/test_http_server.h"
 
 namespace ringside::http {
 namespace {
 
 using testing::TestClient;
 
-struct Mode {
-  const char* name;
-  bool incremental;
-  int handler_threads;
-};
-
-// Small buffers, so ordinary traffic spans many of them.
-ReactorConfig TestConfig(bool incremental) {
-  ReactorConfig config;
-  config.address = "127.0.0.1";
-  config.buffers.incremental = incremental;
-  config.buffers.buffer_size = 4096;
-  config.buffers.connection_entries = 4;
-  config.buffers.shared_entries = 256;
-  return config;
-}
-
-class HttpServerTest : public ::testing::TestWithParam<Mode> {
+class HttpServerTest : public ::testing::TestWithParam<ServerMode> {
  protected:
-  void SetUp() override {
-    if (GetParam().handler_threads > 0) {
-      workers_ = std::make_unique<WorkerPool>(GetParam().handler_threads);
-    }
-    reactor_ = std::make_unique<Reactor>(TestConfig(GetParam().incremental), [this] {
-      return std::make_unique<HttpHandler>(&app_, net::HttpLimits{}, workers_.get());
-    });
-    ASSERT_TRUE(reactor_->Start().ok());
-  }
-  void TearDown() override {
-    reactor_->Stop();
-    reactor_->Join();
-    // Workers post to the reactor, so they go first.
-    workers_.reset();
-    reactor_.reset();
-  }
-  uint16_t port() { return reactor_->port(); }
+  uint16_t port() { return server_.port(); }
 
-  HttpApp app_;
-  std::unique_ptr<WorkerPool> workers_;
-  std::unique_ptr<Reactor> reactor_;
+  TestHttpServer server_{GetParam()};
+  Reactor* const reactor_ = &server_.reactor();
 };
 
 // Reads `count` complete responses (each with a Content-Length) and returns their bodies.
@@ -200,9 +165,10 @@ TEST_P(HttpServerTest, ConnectionCloseIsHonouredAfterTheResponse) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, HttpServerTest,
-                         ::testing::Values(Mode{"incremental", true, 0}, Mode{"shared", false, 0},
-                                           Mode{"incremental_workers", true, 2},
-                                           Mode{"shared_workers", false, 2}),
+                         ::testing::Values(ServerMode{"incremental", true, 0},
+                                           ServerMode{"shared", false, 0},
+                                           ServerMode{"incremental_workers", true, 2},
+                                           ServerMode{"shared_workers", false, 2}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 // A deterministic mix of every endpoint, bodies of many sizes (Content-Length and chunked),
@@ -254,20 +220,14 @@ std::vector<std::string> MixedTraffic() {
 // Everything the server sends on one connection until it closes, with the Date values
 // blanked: they are the only bytes allowed to differ between runs.
 std::string ServeAndRecord(bool incremental, const std::vector<std::string>& fragments) {
-  HttpApp app;
-  Reactor reactor(TestConfig(incremental), [&app] {
-    return std::make_unique<HttpHandler>(&app, net::HttpLimits{}, nullptr);
-  });
-  EXPECT_TRUE(reactor.Start().ok());
-  TestClient client(reactor.port());
+  TestHttpServer server({"", incremental, /*handler_threads=*/0});
+  TestClient client(server.port());
   std::thread writer([&] {
     for (const std::string& fragment : fragments) client.Send(fragment);
   });
   std::string received = client.ReadUntil([](std::string_view) { return false; },
                                           std::chrono::seconds(30));
   writer.join();
-  reactor.Stop();
-  reactor.Join();
   const std::regex date("Date: [^\r]*\r\n");
   return std::regex_replace(received, date, "Date: -\r\n");
 }
