@@ -38,22 +38,17 @@ void HttpHandler::OnInput(ConnectionIo& io) {
       break;
     }
     if (result.status == net::ParseStatus::kError) {
-      if (workers_ == nullptr) {
+      // Nothing after a malformed request is processed: its error response follows those of
+      // the requests before it, then the connection closes. Input is paused while a batch
+      // is out, so an empty batch means every earlier response is already in the output.
+      if (batch.empty()) {
         app_->HandleParseError(result.error_status, &io.output());
         io.CloseAfterFlush();
-        return;
+      } else {
+        std::string error;
+        app_->HandleParseError(result.error_status, &error);
+        PostBatch(io, std::move(batch), /*close_after=*/true, std::move(error));
       }
-      std::string error;
-      app_->HandleParseError(result.error_status, &error);
-      PostBatch(io, std::move(batch), /*close_after=*/false);
-      io.PauseInput();
-      workers_->Post(io.handle().connection_id,
-                     [handle = io.handle(), error = std::move(error)] {
-                       handle.reactor->PostToConnection(handle, [error](ConnectionIo& c) {
-                         c.output().append(error);
-                         c.CloseAfterFlush();
-                       });
-                     });
       return;
     }
     io.CountRequest();
@@ -73,14 +68,15 @@ void HttpHandler::OnInput(ConnectionIo& io) {
     if (close_after) io.CloseAfterFlush();
     return;
   }
-  if (!batch.empty()) PostBatch(io, std::move(batch), close_after);
+  if (!batch.empty()) PostBatch(io, std::move(batch), close_after, /*last_response=*/"");
 }
 
-void HttpHandler::PostBatch(ConnectionIo& io, std::string requests, bool close_after) {
-  if (requests.empty()) return;
+void HttpHandler::PostBatch(ConnectionIo& io, std::string requests, bool close_after,
+                            std::string last_response) {
   io.PauseInput();
-  workers_->Post(io.handle().connection_id, [handle = io.handle(), limits = limits_,
-                                             requests = std::move(requests), close_after] {
+  workers_->Post(io.handle().connection_id,
+                 [handle = io.handle(), limits = limits_, requests = std::move(requests),
+                  close_after, last_response = std::move(last_response)] {
     WorkerState& worker = ThisWorker(limits);
     std::string responses;
     std::string_view rest = requests;
@@ -90,6 +86,7 @@ void HttpHandler::PostBatch(ConnectionIo& io, std::string requests, bool close_a
       worker.app.Handle(worker.request, &responses);
       rest.remove_prefix(result.consumed);
     }
+    responses += last_response;
     handle.reactor->PostToConnection(
         handle, [responses = std::move(responses), close_after](ConnectionIo& c) {
           c.output().append(responses);

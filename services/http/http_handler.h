@@ -31,7 +31,10 @@ class HttpHandler final : public ConnectionHandler {
   void OnInput(ConnectionIo& io) override;
 
  private:
-  void PostBatch(ConnectionIo& io, std::string requests, bool close_after);
+  // Answers the complete `requests` on a worker, then appends `last_response` (an error
+  // response, or empty) and resumes input or, with `close_after`, closes.
+  void PostBatch(ConnectionIo& io, std::string requests, bool close_after,
+                 std::string last_response);
 
   HttpApp* const app_;
   const net::HttpLimits limits_;
