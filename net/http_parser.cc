@@ -256,10 +256,11 @@ int HttpParser::ParseRequestLine(std::string_view input, std::string_view line) 
       version[6] != '.' || !IsDigit(version[7])) {
     return 400;
   }
-  if (version[5] != '1' || version[7] > '1') return 505;
+  if (version[5] != '1') return 505;
   TargetParts parts;
   if (!SplitTarget(method, target, &parts)) return 400;
-  version_minor_ = version[7] - '0';
+  // RFC 9110 2.5: a higher minor version of HTTP/1 is processed as the highest we implement.
+  version_minor_ = version[7] == '0' ? 0 : 1;
   method_ = Span::Of(input, method);
   target_ = Span::Of(input, target);
   path_ = Span::Of(input, parts.path);

@@ -38,7 +38,8 @@
 //   431  header block longer than max_header_bytes, more than max_headers fields, or a
 //        trailer section longer than max_header_bytes.
 //   501  a transfer coding other than chunked before the final chunked ("gzip, chunked").
-//   505  HTTP/<digit>.<digit> other than 1.0 and 1.1.
+//   505  HTTP/<digit>.<digit> with a major version other than 1. HTTP/1.2 and above are
+//        processed as HTTP/1.1 (RFC 9110 2.5).
 // After kError the connection must be closed: Parse keeps returning the same error until
 // Reset. Methods are any token (routing decides 404/405), and GET or HEAD may carry a body.
 // Expect values other than 100-continue are ignored, as is 100-continue in HTTP/1.0.
@@ -76,7 +77,7 @@ struct HttpRequest {
   std::string_view target;  // as sent
   std::string_view path;    // of the target: "/a/b" of "/a/b?x" or "http://h/a/b?x"; "*"
   std::string_view query;   // after '?', without it; empty when absent
-  int version_minor = 1;    // HTTP/1.<version_minor>, 0 or 1
+  int version_minor = 1;    // 0 for HTTP/1.0, 1 for HTTP/1.1 and above
   bool keep_alive = true;   // 1.1: unless "Connection: close"; 1.0: only with keep-alive
   bool expect_continue = false;
   std::vector<HttpHeader> headers;  // in order; cleared, not shrunk, per request
@@ -111,8 +112,9 @@ class HttpParser {
 
   // The input size below which Parse can neither complete nor fail, so the caller need not
   // call it on smaller inputs: the end of a Content-Length body, one byte past the current
-  // chunk's data, otherwise one byte more than the last input. Smaller calls are harmless
-  // and cheap (they return kNeedMore at once).
+  // chunk's data, 0 after kComplete (the next request may be any size), otherwise one byte
+  // more than the last input. Smaller calls are harmless and cheap (they return kNeedMore at
+  // once).
   size_t bytes_needed() const { return bytes_needed_; }
 
   // True once the request line and headers of the current request have been parsed (its

@@ -102,10 +102,21 @@ TEST(HttpParserTest, VersionIsExactlyHttp10Or11) {
   EXPECT_EQ(ErrorOf(WithLine("GET / HTTPS/1.1")), 400);
 }
 
-TEST(HttpParserTest, OtherHttpVersionsAre505) {
-  EXPECT_EQ(ErrorOf(WithLine("GET / HTTP/1.2")), 505);
+TEST(HttpParserTest, OtherMajorVersionsAre505) {
   EXPECT_EQ(ErrorOf(WithLine("GET / HTTP/2.0")), 505);
+  EXPECT_EQ(ErrorOf(WithLine("GET / HTTP/3.0")), 505);
   EXPECT_EQ(ErrorOf(WithLine("GET / HTTP/0.9")), 505);
+}
+
+// RFC 9110 2.5: a higher minor version of a major version we implement is processed as the
+// highest minor version we implement, so Host is required and keep-alive is the default.
+TEST(HttpParserTest, HigherMinorVersionIsProcessedAsHttp11) {
+  HttpParser parser;
+  HttpRequest request;
+  ASSERT_EQ(parser.Parse(WithLine("GET / HTTP/1.2"), &request).status, ParseStatus::kComplete);
+  EXPECT_EQ(request.version_minor, 1);
+  EXPECT_TRUE(request.keep_alive);
+  EXPECT_EQ(ErrorOf("GET / HTTP/1.9\r\n\r\n"), 400);
 }
 
 TEST(HttpParserTest, AbsoluteFormUsesThePathOfTheTarget) {

@@ -59,6 +59,16 @@ std::optional<int64_t> Baseline(const net::HttpRequest& request, bool with_body)
   return sum;
 }
 
+// The methods of RFC 9110 9.3. Any other is unknown to this server: 501, not 405, since no
+// resource supports it (RFC 9110 15.6.2).
+bool IsKnownMethod(std::string_view method) {
+  for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+                                 "TRACE"}) {
+    if (method == known) return true;
+  }
+  return false;
+}
+
 void SetStatus(int status, net::Response* response) {
   response->status = status;
   response->content_type = kTextPlain;
@@ -71,6 +81,9 @@ void SetStatus(int status, net::Response* response) {
       break;
     case 405:
       response->body = "Method Not Allowed\n";
+      break;
+    case 501:
+      response->body = "Not Implemented\n";
       break;
   }
 }
@@ -86,7 +99,13 @@ void HttpApp::Handle(const net::HttpRequest& request, std::string* out) {
   const std::string_view path = request.path;
   net::Response response;
   char sum_text[24];  // an int64 in decimal, sign included
-  if (path == "/plaintext" || path == "/pipeline" || path == "/json") {
+  if (!IsKnownMethod(request.method) || request.method == "CONNECT") {
+    // This server is no proxy: it cannot open the tunnel CONNECT asks for.
+    SetStatus(501, &response);
+  } else if (path == "*") {
+    // OPTIONS * (the parser allows "*" with OPTIONS only) asks about the server as a whole.
+    response.allow = "GET, HEAD, POST";
+  } else if (path == "/plaintext" || path == "/pipeline" || path == "/json") {
     if (!get) {
       SetStatus(405, &response);
       response.allow = "GET, HEAD";

@@ -7,7 +7,8 @@
 //   app.Handle(request, &out);  // then close after sending if !request.keep_alive
 //   app.HandleParseError(result.error_status, &out);  // then close
 //
-// Routes (any other path: 404; a listed path with another method: 405 with Allow):
+// Routes (any other path: 404; a listed path with another method of RFC 9110: 405 with
+// Allow; a method outside RFC 9110, or CONNECT: 501; OPTIONS *: 200 with Allow, no body):
 //   GET|HEAD /plaintext        200 text/plain "Hello, World!"
 //   GET|HEAD /pipeline         200 text/plain "ok"
 //   GET|HEAD /json             200 application/json {"message":"Hello, World!"}

@@ -130,6 +130,26 @@ TEST(HttpAppTest, KnownPathWithAnotherMethodIs405WithAllow) {
                      "Allow: GET, HEAD, POST\r\n"));
 }
 
+TEST(HttpAppTest, UnknownMethodIs501) {
+  const std::string not_implemented =
+      Response("501 Not Implemented", "text/plain", "Not Implemented\n");
+  EXPECT_EQ(Serve("BREW /pipeline HTTP/1.1\r\nHost: a\r\n\r\n"), not_implemented);
+  // Methods are case-sensitive: "get" is not GET.
+  EXPECT_EQ(Serve("get /pipeline HTTP/1.1\r\nHost: a\r\n\r\n"), not_implemented);
+  EXPECT_EQ(Serve("BREW /missing HTTP/1.1\r\nHost: a\r\n\r\n"), not_implemented);
+}
+
+TEST(HttpAppTest, ConnectIs501) {
+  EXPECT_EQ(Serve("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n"),
+            Response("501 Not Implemented", "text/plain", "Not Implemented\n"));
+}
+
+TEST(HttpAppTest, OptionsAsteriskListsTheMethods) {
+  EXPECT_EQ(Serve("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"),
+            "HTTP/1.1 200 OK\r\nServer: ringside\r\nDate: " + std::string(kDate) +
+                "\r\nContent-Length: 0\r\nAllow: GET, HEAD, POST\r\n\r\n");
+}
+
 TEST(HttpAppTest, AbsoluteFormTargetIsRoutedByItsPath) {
   EXPECT_EQ(Serve("GET http://example.com/pipeline HTTP/1.1\r\nHost: example.com\r\n\r\n"),
             Response("200 OK", "text/plain", "ok"));

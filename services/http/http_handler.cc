@@ -32,9 +32,6 @@ HttpHandler::HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool
       header_timeout_ms_(header_timeout_ms) {}
 
 void HttpHandler::OnInput(ConnectionIo& io) {
-  // After a bad request nothing on this connection is processed, even if input resumes
-  // (a worker's earlier batch resumes it) before the error response closes it.
-  if (failed_) return;
   std::string batch;
   bool close_after = false;
   bool completed_any = false;
@@ -48,23 +45,17 @@ void HttpHandler::OnInput(ConnectionIo& io) {
     }
     if (result.status == net::ParseStatus::kError) {
       io.CountRejectedRequest();
-      failed_ = true;
-      if (workers_ == nullptr) {
+      // Nothing after a malformed request is processed: its error response follows those of
+      // the requests before it, then the connection closes. Input is paused while a batch
+      // is out, so an empty batch means every earlier response is already in the output.
+      if (batch.empty()) {
         app_->HandleParseError(result.error_status, &io.output());
         io.CloseAfterFlush();
-        return;
+      } else {
+        std::string error;
+        app_->HandleParseError(result.error_status, &error);
+        PostBatch(io, std::move(batch), /*close_after=*/true, std::move(error));
       }
-      std::string error;
-      app_->HandleParseError(result.error_status, &error);
-      PostBatch(io, std::move(batch), /*close_after=*/false);
-      io.PauseInput();
-      workers_->Post(io.handle().connection_id,
-                     [handle = io.handle(), error = std::move(error)] {
-                       handle.reactor->PostToConnection(handle, [error](ConnectionIo& c) {
-                         c.output().append(error);
-                         c.CloseAfterFlush();
-                       });
-                     });
       return;
     }
     io.CountRequest();
@@ -86,12 +77,11 @@ void HttpHandler::OnInput(ConnectionIo& io) {
     if (close_after) io.CloseAfterFlush();
     return;
   }
-  if (!batch.empty()) PostBatch(io, std::move(batch), close_after);
+  if (!batch.empty()) PostBatch(io, std::move(batch), close_after, /*last_response=*/"");
 }
 
 void HttpHandler::OnTimeout(ConnectionIo& io) {
   header_timer_armed_ = false;
-  failed_ = true;
   io.CountRejectedRequest();
   app_->HandleParseError(408, &io.output());
   io.CloseAfterFlush();
@@ -110,11 +100,12 @@ void HttpHandler::UpdateHeaderTimer(ConnectionIo& io, bool new_request) {
   header_timer_armed_ = reading_head;
 }
 
-void HttpHandler::PostBatch(ConnectionIo& io, std::string requests, bool close_after) {
-  if (requests.empty()) return;
+void HttpHandler::PostBatch(ConnectionIo& io, std::string requests, bool close_after,
+                            std::string last_response) {
   io.PauseInput();
-  workers_->Post(io.handle().connection_id, [handle = io.handle(), limits = limits_,
-                                             requests = std::move(requests), close_after] {
+  workers_->Post(io.handle().connection_id,
+                 [handle = io.handle(), limits = limits_, requests = std::move(requests),
+                  close_after, last_response = std::move(last_response)] {
     WorkerState& worker = ThisWorker(limits);
     std::string responses;
     std::string_view rest = requests;
@@ -124,6 +115,7 @@ void HttpHandler::PostBatch(ConnectionIo& io, std::string requests, bool close_a
       worker.app.Handle(worker.request, &responses);
       rest.remove_prefix(result.consumed);
     }
+    responses += last_response;
     handle.reactor->PostToConnection(
         handle, [responses = std::move(responses), close_after](ConnectionIo& c) {
           c.output().append(responses);

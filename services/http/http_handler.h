@@ -37,7 +37,10 @@ class HttpHandler final : public ConnectionHandler {
   void OnTimeout(ConnectionIo& io) override;
 
  private:
-  void PostBatch(ConnectionIo& io, std::string requests, bool close_after);
+  // Answers the complete `requests` on a worker, then appends `last_response` (an error
+  // response, or empty) and resumes input or, with `close_after`, closes.
+  void PostBatch(ConnectionIo& io, std::string requests, bool close_after,
+                 std::string last_response);
   void UpdateHeaderTimer(ConnectionIo& io, bool new_request);
 
   HttpApp* const app_;
@@ -47,7 +50,6 @@ class HttpHandler final : public ConnectionHandler {
   net::HttpRequest request_;
   const uint32_t header_timeout_ms_;
   bool header_timer_armed_ = false;
-  bool failed_ = false;
 };
 
 }  // namespace ringside::http

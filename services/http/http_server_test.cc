@@ -7,59 +7,24 @@
 #include <random>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "reactor/reactor.h"
 #include "reactor/test_client.h"
-#include "services/http/http_app.h"
-#include "services/http/http_handler.h"
-#include "services/http/worker_pool.h"
+#include "services/http/test_http_server.h"
 
 namespace ringside::http {
 namespace {
 
 using testing::TestClient;
 
-struct Mode {
-  const char* name;
-  bool incremental;
-  int handler_threads;
-};
-
-// Small buffers, so ordinary traffic spans many of them.
-ReactorConfig TestConfig(bool incremental) {
-  ReactorConfig config;
-  config.address = "127.0.0.1";
-  config.buffers.incremental = incremental;
-  config.buffers.buffer_size = 4096;
-  config.buffers.connection_entries = 4;
-  config.buffers.shared_entries = 256;
-  return config;
-}
-
-class HttpServerTest : public ::testing::TestWithParam<Mode> {
+class HttpServerTest : public ::testing::TestWithParam<ServerMode> {
  protected:
-  void SetUp() override {
-    if (GetParam().handler_threads > 0) {
-      workers_ = std::make_unique<WorkerPool>(GetParam().handler_threads);
-    }
-    reactor_ = std::make_unique<Reactor>(TestConfig(GetParam().incremental), [this] {
-      return std::make_unique<HttpHandler>(&app_, net::HttpLimits{}, workers_.get());
-    });
-    ASSERT_TRUE(reactor_->Start().ok());
-  }
-  void TearDown() override {
-    reactor_->Stop();
-    reactor_->Join();
-    // Workers post to the reactor, so they go first.
-    workers_.reset();
-    reactor_.reset();
-  }
-  uint16_t port() { return reactor_->port(); }
+  uint16_t port() { return server_.port(); }
 
-  HttpApp app_;
-  std::unique_ptr<WorkerPool> workers_;
-  std::unique_ptr<Reactor> reactor_;
+  TestHttpServer server_{GetParam()};
+  Reactor* const reactor_ = &server_.reactor();
 };
 
 // Reads `count` complete responses (each with a Content-Length) and returns their bodies.
@@ -229,9 +194,10 @@ TEST_P(HttpServerTest, ConnectionCloseIsHonouredAfterTheResponse) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, HttpServerTest,
-                         ::testing::Values(Mode{"incremental", true, 0}, Mode{"shared", false, 0},
-                                           Mode{"incremental_workers", true, 2},
-                                           Mode{"shared_workers", false, 2}),
+                         ::testing::Values(ServerMode{"incremental", true, 0},
+                                           ServerMode{"shared", false, 0},
+                                           ServerMode{"incremental_workers", true, 2},
+                                           ServerMode{"shared_workers", false, 2}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 // A deterministic mix of every endpoint, bodies of many sizes (Content-Length and chunked),
@@ -283,53 +249,35 @@ std::vector<std::string> MixedTraffic() {
 // Everything the server sends on one connection until it closes, with the Date values
 // blanked: they are the only bytes allowed to differ between runs.
 std::string ServeAndRecord(bool incremental, const std::vector<std::string>& fragments) {
-  HttpApp app;
-  Reactor reactor(TestConfig(incremental), [&app] {
-    return std::make_unique<HttpHandler>(&app, net::HttpLimits{}, nullptr);
-  });
-  EXPECT_TRUE(reactor.Start().ok());
-  TestClient client(reactor.port());
+  TestHttpServer server({"", incremental, /*handler_threads=*/0});
+  TestClient client(server.port());
   std::thread writer([&] {
     for (const std::string& fragment : fragments) client.Send(fragment);
   });
   std::string received = client.ReadUntil([](std::string_view) { return false; },
                                           std::chrono::seconds(30));
   writer.join();
-  reactor.Stop();
-  reactor.Join();
   const std::regex date("Date: [^\r]*\r\n");
   return std::regex_replace(received, date, "Date: -\r\n");
 }
 
 TEST(HttpLimitsTest, HeadThatNeverCompletesGets408AndClose) {
-  HttpApp app;
-  Reactor reactor(TestConfig(true), [&app] {
-    return std::make_unique<HttpHandler>(&app, net::HttpLimits{}, nullptr,
-                                         /*header_timeout_ms=*/200);
-  });
-  ASSERT_TRUE(reactor.Start().ok());
-  TestClient slow(reactor.port());
+  TestHttpServer server({"incremental", true, 0}, /*header_timeout_ms=*/200);
+  TestClient slow(server.port());
   const auto start = std::chrono::steady_clock::now();
   slow.Send("GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Slow");
   const std::string response = slow.ReadUntil([](std::string_view) { return false; });
   EXPECT_TRUE(response.starts_with("HTTP/1.1 408 ")) << response;
   // The timer, not the next periodic sweep (a second away), sends it.
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(800));
-  const ReactorTotals totals = reactor.Snapshot().totals;
+  const ReactorTotals totals = server.reactor().Snapshot().totals;
   EXPECT_EQ(totals.handler_timeouts, 1u);
   EXPECT_EQ(totals.requests_rejected, 1u);
-  reactor.Stop();
-  reactor.Join();
 }
 
 TEST(HttpLimitsTest, PipelinedRequestsAreNotTimedOutByAnEarlierHead) {
-  HttpApp app;
-  Reactor reactor(TestConfig(true), [&app] {
-    return std::make_unique<HttpHandler>(&app, net::HttpLimits{}, nullptr,
-                                         /*header_timeout_ms=*/300);
-  });
-  ASSERT_TRUE(reactor.Start().ok());
-  TestClient client(reactor.port());
+  TestHttpServer server({"incremental", true, 0}, /*header_timeout_ms=*/300);
+  TestClient client(server.port());
   // Every send ends mid-head, yet each completes a request: the clock restarts each time.
   const std::string request = kPipeline;
   const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(900);
@@ -341,9 +289,7 @@ TEST(HttpLimitsTest, PipelinedRequestsAreNotTimedOutByAnEarlierHead) {
     ++answered;
   }
   EXPECT_GT(answered, 1);
-  EXPECT_EQ(reactor.Snapshot().totals.handler_timeouts, 0u);
-  reactor.Stop();
-  reactor.Join();
+  EXPECT_EQ(server.reactor().Snapshot().totals.handler_timeouts, 0u);
 }
 
 TEST(HttpModesTest, BothModesGiveByteIdenticalResponses) {

@@ -1,0 +1,39 @@
+#include "services/http/test_http_server.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "net/http_parser.h"
+
+namespace ringside::http {
+
+TestHttpServer::TestHttpServer(const ServerMode& mode, uint32_t header_timeout_ms) {
+  if (mode.handler_threads > 0) {
+    workers_ = std::make_unique<WorkerPool>(static_cast<size_t>(mode.handler_threads));
+  }
+  ReactorConfig config;
+  config.address = "127.0.0.1";
+  config.buffers.incremental = mode.incremental;
+  config.buffers.buffer_size = 4096;
+  config.buffers.connection_entries = 4;
+  config.buffers.shared_entries = 256;
+  reactor_ = std::make_unique<Reactor>(config, [this, header_timeout_ms] {
+    return std::make_unique<HttpHandler>(&app_, net::HttpLimits{}, workers_.get(),
+                                         header_timeout_ms);
+  });
+  if (const absl::Status status = reactor_->Start(); !status.ok()) {
+    std::fprintf(stderr, "reactor: %s\n", std::string(status.message()).c_str());
+    std::abort();
+  }
+}
+
+TestHttpServer::~TestHttpServer() {
+  reactor_->Stop();
+  reactor_->Join();
+  // Workers post to the reactor, so they go first.
+  workers_.reset();
+  reactor_.reset();
+}
+
+}  // namespace ringside::http
