@@ -111,8 +111,8 @@ class HttpParser {
 
   // The input size below which Parse can neither complete nor fail, so the caller need not
   // call it on smaller inputs: the end of a Content-Length body, one byte past the current
-  // chunk's data, otherwise one byte more than the last input. Smaller calls are harmless
-  // and cheap (they return kNeedMore at once).
+  // chunk's data, otherwise one byte more than the last input; 0 after kComplete. Smaller
+  // calls are harmless and cheap (they return kNeedMore at once).
   size_t bytes_needed() const { return bytes_needed_; }
 
   // Forgets the current request (and a sticky error); the next input starts a new request.
