@@ -9,12 +9,13 @@
 // hands the manager the CQE the kernel would post. So every CQE is one the kernel could
 // produce, and what the manager publishes back is read from the descriptors themselves.
 //
-// Input: two configuration bytes (mode, ring sizes, pool, budget, bgid range), then one
-// operation per byte, with its arguments in the following bytes: attach, detach, a recv CQE
-// (data, ENOBUFS, EOF or error, an empty CQE that names a buffer), release of a lease on
-// the owner thread or on another one (through the release queue), a second lease on held
-// bytes, moving one lease over another, DrainReleases, Flush, forged stale release words
-// (old generation, unknown slot, a buffer nobody holds) and CQEs for a detached ring.
+// Input: two configuration bytes (mode, ring sizes, pool, budget, bgid range, forced
+// fallback; see ConfigFor), then one operation per byte, with its arguments in the
+// following bytes: attach, detach, a recv CQE (data, ENOBUFS, EOF or error, an empty CQE
+// that names a buffer), release of a lease on the owner thread or on another one (through
+// the release queue), a second lease on held bytes, moving one lease over another,
+// DrainReleases, Flush, forged stale release words (old generation, unknown slot, a buffer
+// nobody holds) and CQEs for a detached ring.
 //
 // After every operation the model must match: each buffer's offset, readers and
 // kernel_done; the descriptors between the kernel's head and the tail are exactly the
@@ -257,6 +258,7 @@ class Harness {
   void CheckAll();
 
   const BufferManagerConfig config_;
+  bool incremental_ = false;  // after Init: false also when the manager fell back
   MpscUlongQueue queue_;
   std::atomic<uint64_t> wakes_{0};
   BufferManager manager_;
@@ -276,8 +278,14 @@ class Harness {
 };
 
 void Harness::Init() {
-  if (!config_.incremental) {
-    FUZZ_CHECK(manager_.Init().ok());
+  FUZZ_CHECK(manager_.Init().ok());
+  incremental_ = manager_.incremental();
+  // A kernel without IOU_PBUF_RING_INC (simulated) means shared mode, and says why.
+  FUZZ_CHECK(incremental_ ==
+             (config_.incremental && !config_.simulate_incremental_unsupported));
+  FUZZ_CHECK(manager_.fallback_reason().empty() ==
+             (!config_.incremental || incremental_));
+  if (!incremental_) {
     stats_.rings_created = 1;
     stats_.ring_syscalls = kSyscallsPerRing;
     stats_.rings_live = 1;
@@ -290,9 +298,7 @@ void Harness::Init() {
     CheckAll();
     return;
   }
-  // Init probes with one connection ring, then pools it (or destroys it without a pool).
-  FUZZ_CHECK(manager_.Init().ok());
-  FUZZ_CHECK(manager_.incremental());
+  // Init probed with one connection ring, then pooled it (or destroyed it without a pool).
   stats_.rings_created = 1;
   stats_.ring_syscalls = kSyscallsPerRing;
   stats_.reserved_bytes = RingBytes();
@@ -343,7 +349,7 @@ void Harness::Step(Input& in) {
 
 void Harness::Attach() {
   absl::StatusOr<RingId> id = manager_.AttachRing();
-  if (!config_.incremental) {
+  if (!incremental_) {
     FUZZ_CHECK(id.ok() && *id == RingId{});
     live_.push_back(*id);
     return;
@@ -397,7 +403,7 @@ void Harness::Detach(Input& in) {
   const size_t i = in.Pick(live_.size());
   const RingId id = live_[i];
   manager_.DetachRing(id);
-  if (!config_.incremental) return;  // the shared ring stays
+  if (!incremental_) return;  // the shared ring stays
   live_.erase(live_.begin() + static_cast<ptrdiff_t>(i));
   retired_.push_back(id);
   Slot& s = slots_[id.slot];
@@ -630,7 +636,7 @@ void Harness::CheckAll() {
   FUZZ_CHECK(got.bgid_refusals == stats_.bgid_refusals);
   FUZZ_CHECK(got.release_queue_full_retries == 0);
   FUZZ_CHECK(got.reserved_bytes == stats_.reserved_bytes);
-  const uint64_t bgids = config_.incremental ? RingsInUse() : 0;
+  const uint64_t bgids = incremental_ ? RingsInUse() : 0;
   FUZZ_CHECK(got.bgids_in_use == bgids);
   FUZZ_CHECK(got.bgids_free == GidCapacity() - bgids);
   FUZZ_CHECK(wakes_.load() == expected_wakes_);
@@ -639,7 +645,7 @@ void Harness::CheckAll() {
   for (const auto& [ring, model] : rings_) {
     CheckRing(*ring, model);
     bgids_seen.push_back(ring->bgid());
-    if (config_.incremental) {
+    if (incremental_) {
       FUZZ_CHECK(ring->bgid() >= config_.first_bgid && ring->bgid() <= config_.last_bgid);
     }
   }
@@ -670,13 +676,19 @@ void Harness::Finish() {
   }
   for (const RingId& id : live_) manager_.DetachRing(id);
   const BufferManagerStats got = manager_.stats();
-  FUZZ_CHECK(got.rings_live == (config_.incremental ? 0 : 1));
+  FUZZ_CHECK(got.rings_live == (incremental_ ? 0 : 1));
   FUZZ_CHECK(got.rings_awaiting_release == 0);
 }
 
+// The manager's configuration from the input's first two bytes: small rings, pools,
+// budgets and bgid ranges, so that every limit is reached within a few operations.
+//   a: bit 0 incremental, bits 1-2 buffer size, bits 3-4 entries (1 to 8), bits 5-6 bgids
+//      (1 to 4), bit 7 a kernel without IOU_PBUF_RING_INC (the manager falls back)
+//   b: bits 0-1 pooled rings kept, bits 2-3 of them resident, bits 4-5 budget in rings
 BufferManagerConfig ConfigFor(uint8_t a, uint8_t b) {
   BufferManagerConfig config;
   config.incremental = (a & 1) != 0;
+  config.simulate_incremental_unsupported = (a & 0x80) != 0;
   config.buffer_size = std::array<uint32_t, 4>{1, 3, 16, 100}[(a >> 1) & 3];
   config.shared_entries = config.connection_entries = 1u << ((a >> 3) & 3);
   config.first_bgid = 2;
