@@ -103,6 +103,9 @@ class BufferRing {
   const BufferRingStats& stats() const { return stats_; }
   const std::vector<BufferState>& buffers() const { return buffers_; }
   char* buffer_base(uint32_t bid) const { return slab_ + size_t{bid} * config_.buffer_size; }
+  // The descriptor ring the kernel reads: what Flush published, at the tail. Fuzzing plays
+  // the kernel's side of it.
+  io_uring_buf_ring* descriptors() const { return br_; }
   size_t slab_bytes() const { return size_t{config_.entries} * config_.buffer_size; }
 
  private:
