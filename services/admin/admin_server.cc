@@ -90,6 +90,9 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
       options.token.empty() ? grpc::InsecureServerCredentials()
                             : std::make_shared<BearerTokenCredentials>(options.token);
   grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default; a second server on a busy admin port must fail, not
+  // silently share it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.address, credentials, &admin->port_);
   builder.RegisterService(admin->service_.get());
   admin->server_ = builder.BuildAndStart();
