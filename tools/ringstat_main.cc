@@ -332,7 +332,8 @@ int Top(v1::RingAdmin::Stub& stub) {
       if (frames_wanted > 0 && frames >= frames_wanted) quit = true;
     }
   }  // the terminal is restored before anything more is printed
-  context.TryCancel();
+  // Cancelling a stream that already ended would replace the server's status with ours.
+  if (!stream_ended) context.TryCancel();
   stream_reader.join();
   const grpc::Status status = reader->Finish();
   signal_pipe = -1;
