@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -28,7 +29,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "services/admin/admin.grpc.pb.h"
 #include "tools/raw_terminal.h"
 #include "tools/ringstat_view.h"
@@ -266,13 +266,13 @@ int Top(v1::RingAdmin::Stub& stub) {
 
   // The stream is read on its own thread; 'n' (new snapshot) or 'e' (stream ended) on the
   // pipe wakes the loop below, which also watches the keyboard.
-  absl::Mutex mu;
+  std::mutex mu;
   std::optional<v1::ConnectionsSnapshot> latest;
   std::thread stream_reader([&] {
     v1::ConnectionsSnapshot snapshot;
     while (reader->Read(&snapshot)) {
       {
-        absl::MutexLock lock(&mu);
+        std::lock_guard<std::mutex> lock(mu);
         latest = snapshot;
       }
       (void)!write(wake[1], "n", 1);
@@ -309,7 +309,7 @@ int Top(v1::RingAdmin::Stub& stub) {
           if (events[i] == 'e') stream_ended = true;
           if (events[i] == 'w') redraw = true;
           if (events[i] != 'n') continue;
-          absl::MutexLock lock(&mu);
+          std::lock_guard<std::mutex> lock(mu);
           if (!latest) continue;
           shown = std::move(latest);
           latest.reset();

@@ -6,7 +6,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/time.h"
 
 namespace ringside::admin {
 namespace {
@@ -73,8 +72,11 @@ RingAdminService::RingAdminService(std::vector<Reactor*> reactors,
     : reactors_(std::move(reactors)), configuration_(std::move(configuration)) {}
 
 void RingAdminService::BeginShutdown() {
-  absl::MutexLock lock(&mu_);
-  shutting_down_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutting_down_ = true;
+  }
+  shutdown_.notify_all();
 }
 
 grpc::Status RingAdminService::SelectReactors(bool has_reactor_id, uint32_t reactor_id,
@@ -164,13 +166,13 @@ grpc::Status RingAdminService::GetServerStats(grpc::ServerContext*,
 bool RingAdminService::SleepUnlessDone(grpc::ServerContext* context, uint32_t ms) {
   // gRPC's sync API has no wake-up on cancellation, so a cancelled call is noticed within
   // one slice; shutdown wakes the wait at once.
-  constexpr absl::Duration kSlice = absl::Milliseconds(50);
-  const absl::Time end = absl::Now() + absl::Milliseconds(ms);
-  absl::MutexLock lock(&mu_);
+  constexpr auto kSlice = std::chrono::milliseconds(50);
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  std::unique_lock<std::mutex> lock(mu_);
   while (!shutting_down_ && !context->IsCancelled()) {
-    const absl::Duration left = end - absl::Now();
-    if (left <= absl::ZeroDuration()) return true;
-    mu_.AwaitWithTimeout(absl::Condition(&shutting_down_), std::min(left, kSlice));
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= end) return true;
+    shutdown_.wait_until(lock, std::min(end, now + kSlice));
   }
   return false;
 }

@@ -19,12 +19,13 @@
 #ifndef RINGSIDE_SERVICES_ADMIN_RING_ADMIN_SERVICE_H_
 #define RINGSIDE_SERVICES_ADMIN_RING_ADMIN_SERVICE_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "reactor/reactor.h"
 #include "services/admin/admin.grpc.pb.h"
 
@@ -68,8 +69,11 @@ class RingAdminService final : public v1::RingAdmin::Service {
 
   const std::vector<Reactor*> reactors_;
   const std::map<std::string, std::string> configuration_;
-  absl::Mutex mu_;
-  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  // std::mutex rather than absl::Mutex: Debian's absl is not built with TSan, which would
+  // not see an absl::Mutex order the accesses it guards.
+  std::mutex mu_;
+  std::condition_variable shutdown_;
+  bool shutting_down_ = false;  // guarded by mu_
 };
 
 }  // namespace ringside::admin

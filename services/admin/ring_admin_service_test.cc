@@ -2,12 +2,9 @@
 // loopback connections, in incremental and shared buffer mode.
 #include "services/admin/ring_admin_service.h"
 
-#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 
 #include <chrono>
 #include <map>
@@ -17,12 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/reactor.h"
 #include "reactor/test_client.h"
 #include "services/admin/admin.grpc.pb.h"
 #include "services/admin/admin_server.h"
-#include "services/http/http_app.h"
-#include "services/http/http_handler.h"
+#include "services/admin/http_reactors_for_test.h"
 
 namespace ringside::admin {
 namespace {
@@ -30,32 +25,7 @@ namespace {
 using testing::TestClient;
 using testing::WaitFor;
 
-constexpr char kPipelineRequest[] = "GET /pipeline HTTP/1.1\r\nHost: t\r\n\r\n";
 constexpr int kReactors = 2;
-
-// Sends `depth` pipelined requests and waits for all `depth` responses (body "ok").
-void Pipeline(TestClient& client, int depth) {
-  std::string batch;
-  for (int i = 0; i < depth; ++i) batch += kPipelineRequest;
-  client.Send(batch);
-  const std::string responses = client.ReadUntil([depth](std::string_view got) {
-    int seen = 0;
-    for (size_t at = got.find("\r\n\r\nok"); at != std::string_view::npos;
-         at = got.find("\r\n\r\nok", at + 1)) {
-      ++seen;
-    }
-    return seen == depth;
-  });
-  ASSERT_EQ(responses.rfind("ok"), responses.size() - 2);
-}
-
-// What the server sees as this client's peer address.
-std::string LocalName(const TestClient& client) {
-  sockaddr_in addr{};
-  socklen_t len = sizeof(addr);
-  getsockname(client.fd(), reinterpret_cast<sockaddr*>(&addr), &len);
-  return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
-}
 
 void SetDeadline(grpc::ClientContext* context) {
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
@@ -69,24 +39,9 @@ struct Mode {
 class RingAdminServiceTest : public ::testing::TestWithParam<Mode> {
  protected:
   void SetUp() override {
-    ReactorConfig config;
-    config.address = "127.0.0.1";
-    config.buffers.incremental = GetParam().incremental;
-    config.buffers.buffer_size = 4096;
-    config.buffers.connection_entries = 4;
-    config.buffers.shared_entries = 256;
-    // Rings stay attached for the whole test, so bgids and buffer detail are stable.
-    config.ring_idle_ms = 600000;
-    for (int i = 0; i < kReactors; ++i) {
-      config.id = static_cast<uint32_t>(i);
-      reactors_.push_back(std::make_unique<Reactor>(config, [this] {
-        return std::make_unique<http::HttpHandler>(&app_, net::HttpLimits{}, nullptr);
-      }));
-      ASSERT_TRUE(reactors_.back()->Start().ok());
-      config.port = reactors_.front()->port();
-    }
+    reactors_ = std::make_unique<HttpReactorsForTest>(kReactors, GetParam().incremental);
     absl::StatusOr<std::unique_ptr<AdminServer>> admin =
-        AdminServer::Start({.address = "127.0.0.1:0"}, {reactors_[0].get(), reactors_[1].get()},
+        AdminServer::Start({.address = "127.0.0.1:0"}, reactors_->reactors(),
                            {{"protocol", "http"}, {"reactors", "2"}});
     ASSERT_TRUE(admin.ok()) << admin.status();
     admin_ = std::move(*admin);
@@ -97,11 +52,10 @@ class RingAdminServiceTest : public ::testing::TestWithParam<Mode> {
   void TearDown() override {
     // The admin server goes first: snapshots are tasks the reactors must still run.
     admin_.reset();
-    for (auto& reactor : reactors_) reactor->Stop();
-    for (auto& reactor : reactors_) reactor->Join();
+    reactors_.reset();
   }
 
-  uint16_t port() const { return reactors_.front()->port(); }
+  uint16_t port() const { return reactors_->port(); }
 
   grpc::Status List(const v1::ListConnectionsRequest& request,
                     v1::ListConnectionsResponse* response) {
@@ -145,8 +99,7 @@ class RingAdminServiceTest : public ::testing::TestWithParam<Mode> {
     return total;
   }
 
-  http::HttpApp app_;
-  std::vector<std::unique_ptr<Reactor>> reactors_;
+  std::unique_ptr<HttpReactorsForTest> reactors_;
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<v1::RingAdmin::Stub> stub_;
 };
@@ -156,14 +109,14 @@ TEST_P(RingAdminServiceTest, CountersEqualWhatEachClientSentAndPipelined) {
   std::vector<TestClient> clients;
   for (int depth : depths) {
     clients.emplace_back(port());
-    Pipeline(clients.back(), depth);
+    PipelineRequests(clients.back(), depth);
   }
   const std::map<std::string, v1::Connection> by_peer = ConnectionsByPeer();
   ASSERT_EQ(by_peer.size(), clients.size());
   for (size_t i = 0; i < clients.size(); ++i) {
     SCOPED_TRACE(depths[i]);
-    const v1::Connection& c = by_peer.at(LocalName(clients[i]));
-    EXPECT_EQ(c.recv_bytes(), depths[i] * (sizeof(kPipelineRequest) - 1));
+    const v1::Connection& c = by_peer.at(ClientAddress(clients[i]));
+    EXPECT_EQ(c.recv_bytes(), depths[i] * kPipelineRequestBytes);
     EXPECT_EQ(c.requests(), static_cast<uint64_t>(depths[i]));
     EXPECT_GT(c.recv_completions(), 0u);
     EXPECT_GT(c.bytes_sent(), 0u);
@@ -198,7 +151,7 @@ TEST_P(RingAdminServiceTest, BgidsAreUniqueAmongLiveIncrementalConnections) {
   std::vector<TestClient> clients;
   for (int i = 0; i < 60; ++i) {
     clients.emplace_back(port());
-    Pipeline(clients.back(), 1);
+    PipelineRequests(clients.back(), 1);
   }
   const std::map<std::string, v1::Connection> by_peer = ConnectionsByPeer();
   ASSERT_EQ(by_peer.size(), clients.size());
@@ -230,7 +183,7 @@ TEST_P(RingAdminServiceTest, PaginationWalksAThousandConnectionsExactlyOnce) {
   std::set<std::string> peers;
   for (int i = 0; i < kConnections; ++i) {
     clients.emplace_back(port());
-    peers.insert(LocalName(clients.back()));
+    peers.insert(ClientAddress(clients.back()));
   }
   ASSERT_TRUE(WaitFor([&] { return OpenConnections() == kConnections; }));
 
@@ -275,8 +228,8 @@ TEST_P(RingAdminServiceTest, ClosedAndUnknownConnectionsAreNotFound) {
   uint64_t id;
   {
     TestClient client(port());
-    Pipeline(client, 2);
-    id = ConnectionsByPeer().at(LocalName(client)).connection_id();
+    PipelineRequests(client, 2);
+    id = ConnectionsByPeer().at(ClientAddress(client)).connection_id();
     v1::GetConnectionResponse open;
     ASSERT_TRUE(Get(id, &open).ok());
     EXPECT_EQ(open.connection().connection_id(), id);
@@ -294,8 +247,8 @@ TEST_P(RingAdminServiceTest, ClosedAndUnknownConnectionsAreNotFound) {
 
   // A new connection gets a new id, never the closed one's.
   TestClient again(port());
-  Pipeline(again, 1);
-  EXPECT_GT(ConnectionsByPeer().at(LocalName(again)).connection_id(), id);
+  PipelineRequests(again, 1);
+  EXPECT_GT(ConnectionsByPeer().at(ClientAddress(again)).connection_id(), id);
 }
 
 TEST_P(RingAdminServiceTest, BadRequestsAreInvalidArgumentWithAMessage) {
@@ -331,7 +284,7 @@ TEST_P(RingAdminServiceTest, ServerStatsReportTotalsModeFeaturesAndConfiguration
   std::vector<TestClient> clients;
   for (int i = 0; i < 8; ++i) {
     clients.emplace_back(port());
-    Pipeline(clients.back(), 3);
+    PipelineRequests(clients.back(), 3);
   }
   const v1::GetServerStatsResponse stats = ServerStats();
   ASSERT_EQ(stats.reactors_size(), kReactors);
@@ -346,7 +299,9 @@ TEST_P(RingAdminServiceTest, ServerStatsReportTotalsModeFeaturesAndConfiguration
     connections += r.connections();
     accepted += r.connections_accepted();
     if (GetParam().incremental) {
-      EXPECT_EQ(r.bgids_in_use(), r.connections());
+      // Pooled rings keep their bgid too.
+      EXPECT_EQ(r.rings_live(), r.connections());
+      EXPECT_GE(r.bgids_in_use(), r.connections());
     }
   }
   EXPECT_EQ(connections, clients.size());
@@ -370,11 +325,11 @@ bool ReadUntil(grpc::ClientReaderInterface<v1::ConnectionsSnapshot>& reader,
 TEST_P(RingAdminServiceTest, WatchDeliversSnapshotsAndEndsCleanlyWhenTheClientCancels) {
   TestClient a(port());
   TestClient b(port());
-  Pipeline(a, 1);
-  Pipeline(b, 1);
+  PipelineRequests(a, 1);
+  PipelineRequests(b, 1);
   const std::map<std::string, v1::Connection> by_peer = ConnectionsByPeer();
-  const uint64_t id_a = by_peer.at(LocalName(a)).connection_id();
-  const uint64_t id_b = by_peer.at(LocalName(b)).connection_id();
+  const uint64_t id_a = by_peer.at(ClientAddress(a)).connection_id();
+  const uint64_t id_b = by_peer.at(ClientAddress(b)).connection_id();
 
   grpc::ClientContext context;
   v1::WatchConnectionsRequest request;
@@ -389,7 +344,7 @@ TEST_P(RingAdminServiceTest, WatchDeliversSnapshotsAndEndsCleanlyWhenTheClientCa
   EXPECT_EQ(first.reactors_size(), kReactors);
 
   // Only the connection whose counters moved comes back.
-  Pipeline(a, 4);
+  PipelineRequests(a, 4);
   uint64_t sequence = first.sequence();
   ASSERT_TRUE(ReadUntil(*reader, [&](const v1::ConnectionsSnapshot& s) {
     EXPECT_EQ(s.sequence(), ++sequence);
@@ -420,7 +375,7 @@ TEST_P(RingAdminServiceTest, WatchFiltersByReactor) {
   std::vector<TestClient> clients;
   for (int i = 0; i < 16; ++i) {
     clients.emplace_back(port());
-    Pipeline(clients.back(), 1);
+    PipelineRequests(clients.back(), 1);
   }
   grpc::ClientContext context;
   v1::WatchConnectionsRequest request;
