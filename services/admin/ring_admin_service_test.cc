@@ -185,7 +185,8 @@ TEST_P(RingAdminServiceTest, PaginationWalksAThousandConnectionsExactlyOnce) {
     clients.emplace_back(port());
     peers.insert(ClientAddress(clients.back()));
   }
-  ASSERT_TRUE(WaitFor([&] { return OpenConnections() == kConnections; }));
+  ASSERT_TRUE(WaitFor([&] { return OpenConnections() == kConnections; }))
+      << ServerStats().DebugString();
 
   std::vector<uint64_t> walked;
   std::set<std::string> walked_peers;
