@@ -187,19 +187,24 @@ std::string FormatServerStats(const admin::v1::GetServerStatsResponse& stats) {
 }
 
 std::string FormatConnectionDetail(const Connection& c) {
-  std::string out = absl::StrFormat(
-      "connection %u  reactor %u  fd %d  peer %s\n"
-      "ring: %s  bgid %u  %u x %u bytes  %s\n"
+  std::string out = absl::StrFormat("connection %u  reactor %u  fd %d  peer %s\n",
+                                    c.connection_id(), c.reactor_id(), c.fd(), c.peer());
+  if (!c.ring_attached()) {
+    absl::StrAppend(&out, "ring: none (idle: given back until bytes arrive)\n");
+  } else {
+    absl::StrAppendFormat(&out, "ring: %s  bgid %u  %u x %u bytes\n",
+                          c.incremental() ? "incremental, its own" : "shared", c.bgid(),
+                          c.ring_entries(), c.buffer_size());
+  }
+  absl::StrAppendFormat(
+      &out,
       "recv_completions %u  recv_bytes %u  buf_more_completions %u  buffers_recycled %u  "
       "retired_bytes %u\n"
       "enobufs_stalls %u  rearms %u  stale_releases %u  buffers_held %u  bytes_sent %u  "
       "requests %u\n",
-      c.connection_id(), c.reactor_id(), c.fd(), c.peer(),
-      c.incremental() ? "incremental" : "shared", c.bgid(), c.ring_entries(), c.buffer_size(),
-      c.ring_attached() ? "attached" : "idle (ring given back)", c.recv_completions(),
-      c.recv_bytes(), c.buf_more_completions(), c.buffers_recycled(), c.retired_bytes(),
-      c.enobufs_stalls(), c.rearms(), c.stale_releases(), c.buffers_held(), c.bytes_sent(),
-      c.requests());
+      c.recv_completions(), c.recv_bytes(), c.buf_more_completions(), c.buffers_recycled(),
+      c.retired_bytes(), c.enobufs_stalls(), c.rearms(), c.stale_releases(), c.buffers_held(),
+      c.bytes_sent(), c.requests());
   if (c.buffers_size() > 0) {
     absl::StrAppend(&out, "  BID   OFFSET  READERS  KERNEL_DONE\n");
     for (const admin::v1::BufferStats& b : c.buffers()) {
