@@ -97,22 +97,26 @@ bool ParseColumn(const std::string& name, Column* column) {
   return false;
 }
 
-const std::vector<Column>& ListColumns() {
-  static const std::vector<Column> columns = {
-      Column::kId,      Column::kReactor,  Column::kPeer,      Column::kBgid,
-      Column::kRing,    Column::kRecvBytes, Column::kCompletions, Column::kBufMore,
-      Column::kRecycled, Column::kEnobufs, Column::kRearms,    Column::kStale,
-      Column::kHeld,    Column::kSentBytes, Column::kRequests};
+const std::vector<Column>& TopColumns() {
+  static const std::vector<Column> columns = [] {
+    std::vector<Column> all;
+    for (const ColumnSpec& spec : kColumns) all.push_back(spec.column);
+    return all;
+  }();
   return columns;
 }
 
-const std::vector<Column>& TopColumns() {
-  static const std::vector<Column> columns = {
-      Column::kId,          Column::kReactor,   Column::kPeer,     Column::kBgid,
-      Column::kRing,        Column::kRecvBytes, Column::kRecvRate, Column::kCompletions,
-      Column::kBufMore,     Column::kRecycled,  Column::kEnobufs,  Column::kRearms,
-      Column::kStale,       Column::kHeld,      Column::kSentBytes, Column::kRequests,
-      Column::kRequestRate};
+const std::vector<Column>& ListColumns() {
+  // Rates need two snapshots; a listing is one.
+  static const std::vector<Column> columns = [] {
+    std::vector<Column> counters;
+    for (Column column : TopColumns()) {
+      if (column != Column::kRecvRate && column != Column::kRequestRate) {
+        counters.push_back(column);
+      }
+    }
+    return counters;
+  }();
   return columns;
 }
 

@@ -52,7 +52,7 @@ enum class Column {
 std::string ColumnName(Column column);
 // The column named `name` (a heading, case-insensitive); false if there is none.
 bool ParseColumn(const std::string& name, Column* column);
-// `list` shows counters; `top` adds rates.
+// `top` shows every column in declaration order; `list` the same without the rates.
 const std::vector<Column>& ListColumns();
 const std::vector<Column>& TopColumns();
 
