@@ -175,7 +175,7 @@ int Main() {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::fprintf(stderr, "ringside: signal %d, finishing in-flight work\n", signal_number);
-  // Admin calls are tasks on the reactors: the admin server stops while they still run.
+  // The admin server stops first: a reactor that has ended only repeats its last snapshot.
   if (admin_server) admin_server->Shutdown();
   for (auto& reactor : group) reactor->Stop();
   for (auto& reactor : group) reactor->Join();

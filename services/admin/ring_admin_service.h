@@ -12,8 +12,9 @@
 //   service.BeginShutdown();                    // ends every Watch at once
 //   server->Shutdown();
 //
-// The reactors must outlive the service and keep running while it serves: a snapshot is a
-// task the reactor runs, and a stopped reactor runs no tasks. Stop the gRPC server first.
+// The reactors must outlive the service. A reactor that has ended answers with the last
+// snapshot it took, so stop the gRPC server before the reactors: nobody then reads figures
+// that no longer move.
 //
 // Thread-safety: thread-safe; gRPC calls the methods from its own threads concurrently.
 #ifndef RINGSIDE_SERVICES_ADMIN_RING_ADMIN_SERVICE_H_

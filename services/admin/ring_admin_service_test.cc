@@ -50,7 +50,7 @@ class RingAdminServiceTest : public ::testing::TestWithParam<Mode> {
   }
 
   void TearDown() override {
-    // The admin server goes first: snapshots are tasks the reactors must still run.
+    // The admin server goes first, as in the server (see ring_admin_service.h).
     admin_.reset();
     reactors_.reset();
   }
