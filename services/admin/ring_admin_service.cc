@@ -191,8 +191,9 @@ grpc::Status RingAdminService::WatchConnections(
       !s.ok()) {
     return s;
   }
-  // Each listed connection's last serialized form: "changed" means any field differs, so
-  // new fields take part without being listed here.
+  // The connections of the previous snapshot, by id; with changed_only, each one's
+  // serialized form then ("changed" means any field differs, so fields added to the proto
+  // take part without being listed here). Serializing is skipped when nobody asked.
   absl::flat_hash_map<uint64_t, std::string> previous;
   uint64_t sequence = 0;
   do {
@@ -203,12 +204,18 @@ grpc::Status RingAdminService::WatchConnections(
       const ReactorSnapshot reactor_snapshot = reactor->Snapshot();
       ToProto(reactor_snapshot.totals, snapshot.add_reactors());
       for (const ConnectionStats& c : reactor_snapshot.connections) {
+        if (!request->changed_only()) {
+          ToProto(c, false, snapshot.add_connections());
+          current.emplace(c.connection_id, std::string());
+          continue;
+        }
         v1::Connection connection;
         ToProto(c, false, &connection);
         std::string wire = connection.SerializeAsString();
         auto before = previous.find(c.connection_id);
-        const bool changed = before == previous.end() || before->second != wire;
-        if (changed || !request->changed_only()) *snapshot.add_connections() = std::move(connection);
+        if (before == previous.end() || before->second != wire) {
+          *snapshot.add_connections() = std::move(connection);
+        }
         current.emplace(c.connection_id, std::move(wire));
       }
     }
