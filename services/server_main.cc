@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -10,10 +11,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "net/http_parser.h"
 #include "reactor/reactor.h"
+#include "services/admin/admin_server.h"
 #include "services/echo/echo_handler.h"
 #include "services/http/http_app.h"
 #include "services/http/http_handler.h"
@@ -67,6 +71,20 @@ bool ParseWait(const std::string& name, WaitStrategy* out) {
   else if (name == "busy_poll") *out = WaitStrategy::kBusyPoll;
   else return false;
   return true;
+}
+
+// The server's own flags and their values, as GetServerStats reports them. Reading them
+// from the flag registry keeps the report complete as flags are added; the token is
+// reported only as set or not.
+std::map<std::string, std::string> ServerConfiguration() {
+  std::map<std::string, std::string> configuration;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (!absl::EndsWith(flag->Filename(), "services/server_main.cc")) continue;
+    std::string value = flag->CurrentValue();
+    if (name == "admin_token" && !value.empty()) value = "(set)";
+    configuration[std::string(name)] = std::move(value);
+  }
+  return configuration;
 }
 
 int Main() {
@@ -156,14 +174,25 @@ int Main() {
                                ? absl::StrCat("[", config.address, "]")
                                : config.address;
   std::printf("listening on %s:%u (%s)\n", host.c_str(), first.port(), protocol.c_str());
-  if (!absl::GetFlag(FLAGS_admin_address).empty()) {
-    std::fprintf(stderr, "ringside: the admin service is not part of this build yet\n");
+  std::unique_ptr<admin::AdminServer> admin_server;
+  if (const std::string admin_address = absl::GetFlag(FLAGS_admin_address);
+      !admin_address.empty()) {
+    std::vector<Reactor*> reactor_list;
+    for (auto& reactor : group) reactor_list.push_back(reactor.get());
+    absl::StatusOr<std::unique_ptr<admin::AdminServer>> started = admin::AdminServer::Start(
+        {.address = admin_address, .token = absl::GetFlag(FLAGS_admin_token)},
+        std::move(reactor_list), ServerConfiguration());
+    if (!started.ok()) return Fail(std::string(started.status().message()));
+    admin_server = std::move(*started);
+    std::printf("listening on %s (admin)\n", admin_server->address().c_str());
   }
   std::fflush(stdout);
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::fprintf(stderr, "ringside: signal %d, finishing in-flight work\n", signal_number);
+  // The admin server stops first: a reactor that has ended only repeats its last snapshot.
+  if (admin_server) admin_server->Shutdown();
   for (auto& reactor : group) reactor->Stop();
   for (auto& reactor : group) reactor->Join();
   // Workers post to the reactors, so they stop first.

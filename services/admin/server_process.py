@@ -1,0 +1,74 @@
+"""The ringside server binary as a child process, and HTTP clients for it, for tests that
+run under Bazel with //services:server in their runfiles.
+
+    server = Server("--incremental=false")       # HTTP and admin on free ports
+    sock = pipeline(server.http_port, 8)         # 8 pipelined requests, all answered
+    ... grpc.insecure_channel(server.admin) ...
+    assert server.stop() == 0                     # SIGTERM: a clean exit
+"""
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import time
+
+RUNFILES = os.path.join(os.environ.get("TEST_SRCDIR", ""), os.environ.get("TEST_WORKSPACE", ""))
+SERVER = os.path.join(RUNFILES, "services", "server")
+PIPELINE_REQUEST = b"GET /pipeline HTTP/1.1\r\nHost: t\r\n\r\n"
+TIMEOUT = 20
+
+
+class Server:
+    """The ringside server on free ports; `http_port` and `admin` come from its listen lines."""
+
+    def __init__(self, *flags):
+        self.process = subprocess.Popen(
+            [SERVER, "--port=0", "--admin_address=127.0.0.1:0", "--reactors=2", *flags],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.http_port = None
+        self.admin = None
+        # Unbuffered reads: a buffered readline could hold the second line while select()
+        # waits on an empty pipe.
+        output = b""
+        deadline = time.monotonic() + TIMEOUT
+        while output.count(b"\n") < 2:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.process.stdout], [], [], left)[0]:
+                raise AssertionError("the server did not print its listening lines")
+            chunk = os.read(self.process.stdout.fileno(), 4096)
+            if not chunk:
+                raise AssertionError("the server exited: %s" % self.process.wait())
+            output += chunk
+        # "listening on HOST:PORT (http)" and "listening on HOST:PORT (admin)"
+        for line in output.decode().splitlines():
+            _, _, address, kind = line.split()
+            if kind == "(admin)":
+                self.admin = address
+            else:
+                self.http_port = int(address.rsplit(":", 1)[1])
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=TIMEOUT)
+        self.process.stdout.close()
+        return code
+
+
+def pipeline(port, depth):
+    """Opens a connection, pipelines `depth` requests, reads every response; keeps it open."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    sock.sendall(PIPELINE_REQUEST * depth)
+    received = b""
+    while received.count(b"\r\n\r\nok") < depth:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise AssertionError("the server closed the connection")
+        received += chunk
+    return sock
+
+
+def peer_name(sock):
+    host, port = sock.getsockname()
+    return "%s:%d" % (host, port)

@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""ringstat against the real server binary: `list --json` (checked field by field), get,
+server, top (plain, JSON, and interactive on a pseudo-terminal), and its error messages.
+"""
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+import unittest
+
+RUNFILES = os.path.join(os.environ.get("TEST_SRCDIR", ""), os.environ.get("TEST_WORKSPACE", ""))
+sys.path.insert(0, RUNFILES)
+
+from services.admin.server_process import (  # noqa: E402
+    PIPELINE_REQUEST, TIMEOUT, Server, peer_name, pipeline)
+
+RINGSTAT = os.path.join(RUNFILES, "tools", "ringstat")
+
+
+def ringstat(admin, *args):
+    return subprocess.run([RINGSTAT, "--admin=" + admin, *args], capture_output=True,
+                          text=True, timeout=TIMEOUT)
+
+
+class RingstatTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("--admin_token=", "--ring_idle_ms=600000")
+        cls.depths = [3, 1, 20]
+        cls.clients = [pipeline(cls.server.http_port, d) for d in cls.depths]
+
+    @classmethod
+    def tearDownClass(cls):
+        for sock in cls.clients:
+            sock.close()
+        assert cls.server.stop() == 0
+
+    def test_list_json(self):
+        result = ringstat(self.server.admin, "list", "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        listing = json.loads(result.stdout)
+        self.assertIs(listing["end"], True)
+        by_peer = {c["peer"]: c for c in listing["connections"]}
+        self.assertEqual(len(by_peer), len(self.clients))
+        for sock, depth in zip(self.clients, self.depths):
+            c = by_peer[peer_name(sock)]
+            # proto3 JSON writes 64-bit integers as strings.
+            self.assertEqual(int(c["recv_bytes"]), depth * len(PIPELINE_REQUEST))
+            self.assertEqual(int(c["requests"]), depth)
+            self.assertIs(c["incremental"], True)
+            self.assertIs(c["ring_attached"], True)
+            self.assertEqual(c["buffers"], [])
+            for field in ["connection_id", "reactor_id", "fd", "bgid", "ring_entries",
+                          "buffer_size", "recv_completions", "buf_more_completions",
+                          "buffers_recycled", "enobufs_stalls", "stale_releases", "bytes_sent"]:
+                self.assertIn(field, c)
+        ids = [int(c["connection_id"]) for c in listing["connections"]]
+        self.assertEqual(ids, sorted(ids))
+
+    def test_list_table(self):
+        result = ringstat(self.server.admin, "list", "--sort=reqs")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertIn("*REQS", lines[0])
+        self.assertEqual(lines[-1], "3 connection(s)")
+        # Most requests first: the 20-deep client's peer leads.
+        self.assertIn(peer_name(self.clients[2]), lines[1])
+
+    def test_get_and_server(self):
+        listing = json.loads(ringstat(self.server.admin, "list", "--json").stdout)
+        first = listing["connections"][0]
+        result = ringstat(self.server.admin, "get", first["connection_id"], "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        detail = json.loads(result.stdout)["connection"]
+        self.assertEqual(len(detail["buffers"]), detail["ring_entries"])
+        text = ringstat(self.server.admin, "get", first["connection_id"]).stdout
+        self.assertIn("KERNEL_DONE", text)
+
+        missing = ringstat(self.server.admin, "get", "999999999")
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("no open connection has id 999999999", missing.stderr)
+
+        stats = json.loads(ringstat(self.server.admin, "server", "--json").stdout)
+        self.assertEqual(stats["effective_mode"], "incremental")
+        self.assertEqual(len(stats["reactors"]), 2)
+        self.assertIn("mode: incremental", ringstat(self.server.admin, "server").stdout)
+
+    def test_top_plain_and_json(self):
+        plain = ringstat(self.server.admin, "top", "--frames=2", "--interval_ms=100")
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        self.assertIn("snapshot 2", plain.stdout)
+        self.assertIn("reactor 1:", plain.stdout)
+        self.assertNotIn("\x1b[", plain.stdout, "no terminal codes when not on a terminal")
+
+        lines = ringstat(self.server.admin, "top", "--json", "--frames=2",
+                         "--interval_ms=100").stdout.splitlines()
+        self.assertEqual([json.loads(line)["sequence"] for line in lines], ["1", "2"])
+
+    def run_top_on_a_terminal(self, steps):
+        """Runs top on a pseudo-terminal. For each (keys, expected) step, types `keys` once
+        the screen so far shows `expected`. Returns (exit code, everything it wrote)."""
+        pid, master = pty.fork()
+        if pid == 0:
+            os.execv(RINGSTAT, [RINGSTAT, "--admin=" + self.server.admin, "top",
+                                "--interval_ms=100"])
+        output = b""
+        steps = list(steps)
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    output += os.read(master, 65536)
+                except OSError:  # the child exited and closed the terminal
+                    pass
+            if steps and steps[0][1] in output:
+                os.write(master, steps.pop(0)[0])
+            finished, status = os.waitpid(pid, os.WNOHANG)
+            if finished:
+                os.close(master)
+                return os.waitstatus_to_exitcode(status), output
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        self.fail("top did not quit; it showed: %r" % output[-2000:])
+
+    def test_top_interactive_sorts_and_quits_restoring_the_terminal(self):
+        code, output = self.run_top_on_a_terminal([
+            (b">", b"sort: RECV/s descending"),  # the default, drawn on the alternate screen
+            (b"r", b"sort: CQES descending"),    # > moved to the next column
+            (b"\x1b[D", b"sort: CQES ascending"),  # r reversed it; left arrow goes back
+            (b"q", b"sort: RECV/s ascending"),
+        ])
+        self.assertEqual(code, 0)
+        self.assertIn(b"\x1b[?1049h", output)
+        self.assertIn(b"*CQES", output)
+        self.assertTrue(output.rstrip().endswith(b"\x1b[?25h\x1b[?1049l"), output[-200:])
+
+    def test_top_quits_on_ctrl_c(self):
+        code, output = self.run_top_on_a_terminal([(b"\x03", b"snapshot 2")])
+        self.assertEqual(code, 0)
+        self.assertTrue(output.rstrip().endswith(b"\x1b[?1049l"), output[-200:])
+
+
+class RingstatErrorsTest(unittest.TestCase):
+
+    def test_unreachable(self):
+        result = ringstat("127.0.0.1:1", "list")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("cannot reach the admin service at 127.0.0.1:1", result.stderr)
+
+    def test_token(self):
+        server = Server("--admin_token=t0ken")
+        try:
+            missing = ringstat(server.admin, "server")
+            self.assertEqual(missing.returncode, 1)
+            self.assertIn("it requires a token", missing.stderr)
+            wrong = ringstat(server.admin, "--token=nope", "list")
+            self.assertEqual(wrong.returncode, 1)
+            self.assertIn("is not the server's --admin_token", wrong.stderr)
+            top = ringstat(server.admin, "--token=nope", "top", "--frames=1")
+            self.assertEqual(top.returncode, 1)
+            self.assertIn("is not the server's --admin_token", top.stderr)
+            right = ringstat(server.admin, "--token=t0ken", "list", "--json")
+            self.assertEqual(right.returncode, 0, right.stderr)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_usage(self):
+        result = ringstat("127.0.0.1:1", "frobnicate")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("usage: ringstat", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
