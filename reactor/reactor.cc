@@ -215,6 +215,7 @@ class Reactor::Impl {
     bool in_output_list = false;
     uint64_t last_activity_ms = 0;
     uint64_t timer_deadline_ms = 0;  // 0: no timer armed
+    std::string peer;
     InputStream in;
     std::string out;
     std::string sending;
@@ -810,6 +811,7 @@ class Reactor::Impl {
     c.handler.reset();
     c.out = std::string();
     c.sending = std::string();
+    c.peer.clear();
     c.sent = 0;
     c.fd = -1;
     c.in_use = false;
@@ -858,7 +860,10 @@ class Reactor::Impl {
       s.connection_id = c.id;
       s.reactor_id = config_.id;
       s.fd = c.fd;
-      s.peer = PeerName(c.fd);
+      // Looked up on the first snapshot, not at accept: connection churn should not pay
+      // for stats nobody asked for, and later snapshots should not pay a syscall each.
+      if (c.peer.empty()) c.peer = PeerName(c.fd);
+      s.peer = c.peer;
       s.incremental = manager_->incremental();
       s.ring_attached = c.ring_attached;
       if (BufferRing* r = c.ring_attached ? manager_->ring(c.ring) : nullptr) {

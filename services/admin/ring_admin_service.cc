@@ -63,6 +63,13 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_rings_awaiting_release(t.buffers.rings_awaiting_release);
   out->set_budget_refusals(t.buffers.budget_refusals);
   out->set_bgid_refusals(t.buffers.bgid_refusals);
+  out->set_refused_connection_limit(t.refused_connection_limit);
+  out->set_refused_no_buffers(t.refused_no_buffers);
+  out->set_refused_stopping(t.refused_stopping);
+  out->set_idle_timeouts(t.idle_timeouts);
+  out->set_handler_timeouts(t.handler_timeouts);
+  out->set_requests_rejected(t.requests_rejected);
+  out->set_backpressure_pauses(t.backpressure_pauses);
 }
 
 }  // namespace
