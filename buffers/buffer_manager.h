@@ -112,6 +112,8 @@ class BufferManager final : public ReleaseSink {
 
   // The live ring `id` names, or nullptr when it was detached.
   BufferRing* ring(RingId id);
+  // Shared mode: the reactor's one ring (for its reactor-wide stats); nullptr otherwise.
+  BufferRing* shared_ring() { return incremental() ? nullptr : ring(shared_); }
   uint16_t bgid(RingId id) { return ring(id)->bgid(); }
 
   // Accounts a recv CQE on ring `id`. The lease is empty when the CQE carried no bytes.

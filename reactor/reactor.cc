@@ -511,9 +511,15 @@ class Reactor::Impl {
   void DetachRing(Connection& c) {
     if (!c.ring_attached) return;
     if (BufferRing* r = manager_->ring(c.ring)) {
-      c.stats.buffers_recycled += r->stats().buffers_recycled - c.ring_recycled_base;
-      c.stats.retired_bytes += r->stats().retired_bytes - c.ring_retired_base;
+      const uint64_t recycled = r->stats().buffers_recycled - c.ring_recycled_base;
+      const uint64_t retired = r->stats().retired_bytes - c.ring_retired_base;
+      c.stats.buffers_recycled += recycled;
+      c.stats.retired_bytes += retired;
       c.stats.stale_releases += r->stats().stale_releases - c.ring_stale_base;
+      if (manager_->incremental()) {
+        detached_recycled_ += recycled;
+        detached_retired_bytes_ += retired;
+      }
     }
     manager_->DetachRing(c.ring);
     c.ring_attached = false;
@@ -540,6 +546,7 @@ class Reactor::Impl {
     if (res > 0) {
       BufferLease lease = manager_->Receive(c.ring, res, flags);
       ++c.stats.recv_completions;
+      ++totals_.recv_completions;
       c.stats.recv_bytes += static_cast<uint64_t>(res);
       if (flags & IORING_CQE_F_BUF_MORE) ++c.stats.buf_more_completions;
       c.last_activity_ms = NowMs();
@@ -852,6 +859,13 @@ class Reactor::Impl {
     t.release_queue_depth = releases_.ApproxSize();
     t.release_queue_high_water = releases_.HighWater();
     t.buffers = manager_->stats();
+    if (BufferRing* shared = manager_->shared_ring()) {
+      t.buffers_recycled = shared->stats().buffers_recycled;
+      t.retired_bytes = shared->stats().retired_bytes;
+    } else {
+      t.buffers_recycled = detached_recycled_;
+      t.retired_bytes = detached_retired_bytes_;
+    }
     for (auto& slot : connections_) {
       Connection& c = *slot;
       if (!c.in_use) continue;
@@ -875,6 +889,8 @@ class Reactor::Impl {
         if (manager_->incremental()) {
           s.buffers_recycled += r->stats().buffers_recycled - c.ring_recycled_base;
           s.retired_bytes += r->stats().retired_bytes - c.ring_retired_base;
+          t.buffers_recycled += r->stats().buffers_recycled - c.ring_recycled_base;
+          t.retired_bytes += r->stats().retired_bytes - c.ring_retired_base;
           s.stale_releases += r->stats().stale_releases - c.ring_stale_base;
           for (const BufferState& b : r->buffers()) s.buffers_held += b.readers > 0;
           if (with_buffers) s.buffers = r->buffers();
@@ -924,6 +940,8 @@ class Reactor::Impl {
   std::vector<SlotRef> parked_;  // shared mode: receives waiting for the shared ring
   uint64_t live_ = 0;
   uint64_t lingering_ = 0;
+  uint64_t detached_recycled_ = 0;       // incremental: counters of rings connections gave back
+  uint64_t detached_retired_bytes_ = 0;
   ReactorTotals totals_;
 };
 

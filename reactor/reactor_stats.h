@@ -58,6 +58,11 @@ struct ReactorTotals {
   uint64_t release_queue_depth = 0;
   uint64_t release_queue_high_water = 0;
   uint64_t input_bytes_copied = 0;
+  // Buffer efficiency, over every ring of the reactor since it started: how many receive
+  // completions a buffer served and how full it was when it went back to the kernel.
+  uint64_t recv_completions = 0;
+  uint64_t buffers_recycled = 0;
+  uint64_t retired_bytes = 0;
   BufferManagerStats buffers;
 };
 

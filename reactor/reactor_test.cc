@@ -193,6 +193,32 @@ TEST_P(ReactorTest, ClientThatNeverReadsKeepsServerOutputBounded) {
   EXPECT_EQ(got.find_first_not_of('z'), std::string::npos);
 }
 
+TEST_P(ReactorTest, BufferEfficiencyTotalsCoverLiveAndClosedConnections) {
+  auto reactor = StartEcho(Config());
+  uint64_t completions = 0;
+  for (int round = 0; round < 2; ++round) {
+    TestClient client(reactor->port());
+    for (int i = 0; i < 40; ++i) {  // 40 KB in 1 KB receives: about ten 4 KiB buffers
+      const std::string piece = Pattern(1000, i);
+      client.Send(piece);
+      ASSERT_EQ(client.ReadExactly(piece.size()), piece);
+    }
+    completions += reactor->Snapshot().connections.at(0).recv_completions;
+  }
+  ASSERT_TRUE(WaitFor([&] { return reactor->Snapshot().totals.connections == 0; }));
+  const ReactorTotals t = reactor->Snapshot().totals;
+  EXPECT_EQ(t.recv_completions, completions);
+  if (GetParam().incremental) {
+    // Packed buffers: several receives each, and every one retired full.
+    EXPECT_GE(t.buffers_recycled, 16u);
+    EXPECT_EQ(t.retired_bytes, t.buffers_recycled * 4096);
+  } else {
+    // One buffer per receive, each holding what that receive brought.
+    EXPECT_EQ(t.buffers_recycled, completions);
+    EXPECT_EQ(t.retired_bytes, 80000u);
+  }
+}
+
 TEST_P(ReactorTest, QuietConnectionClosesAfterTheIdleTimeout) {
   ReactorConfig config = Config();
   config.idle_timeout_ms = 300;

@@ -70,6 +70,9 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_handler_timeouts(t.handler_timeouts);
   out->set_requests_rejected(t.requests_rejected);
   out->set_backpressure_pauses(t.backpressure_pauses);
+  out->set_recv_completions(t.recv_completions);
+  out->set_buffers_recycled(t.buffers_recycled);
+  out->set_retired_bytes(t.retired_bytes);
 }
 
 }  // namespace
