@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 
-_PAGE = 1000  # the largest page ListConnections accepts
 
 
 class AdminClient:
@@ -36,40 +35,28 @@ class AdminClient:
         self._rpc = importlib.import_module("admin_pb2_grpc")
 
     def snapshot(self, address):
-        """Totals over the live connections, or {'unavailable': reason}."""
+        """The server's buffer-efficiency totals, or {'unavailable': reason}."""
         if self.error:
             return {"unavailable": self.error}
         try:
             with self._grpc.insecure_channel(address) as channel:
-                stub = self._rpc.RingAdminStub(channel)
-                mode = stub.GetServerStats(self._pb.GetServerStatsRequest(),
-                                           timeout=2).effective_mode
-                connections = self._all_connections(stub)
+                stats = self._rpc.RingAdminStub(channel).GetServerStats(
+                    self._pb.GetServerStatsRequest(), timeout=2)
         except self._grpc.RpcError as e:
             return {"unavailable": f"{e.code().name}: {e.details()}"}
-        return _totals(mode, connections)
-
-    def _all_connections(self, stub):
-        connections, start = [], 0
-        while True:
-            page = stub.ListConnections(
-                self._pb.ListConnectionsRequest(start_connection_id=start, max_results=_PAGE),
-                timeout=5)
-            connections += page.connections
-            if page.end or not page.connections:
-                return connections
-            start = page.connections[-1].connection_id + 1
+        return _totals(stats)
 
 
-def _totals(mode, connections):
-    recv = sum(c.recv_completions for c in connections)
-    recycled = sum(c.buffers_recycled for c in connections)
-    retired = sum(c.retired_bytes for c in connections)
-    buffer_size = max((c.buffer_size for c in connections), default=0)
+def _totals(stats):
+    """Reactor-wide counters cover every ring, shared or per connection, since start."""
+    recv = sum(r.recv_completions for r in stats.reactors)
+    recycled = sum(r.buffers_recycled for r in stats.reactors)
+    retired = sum(r.retired_bytes for r in stats.reactors)
+    buffer_size = int(stats.configuration.get("buffer_size", "0"))
     avg_retired = retired / recycled if recycled else None
     return {
-        "effective_mode": mode,
-        "connections": len(connections),
+        "effective_mode": stats.effective_mode,
+        "connections": sum(r.connections for r in stats.reactors),
         "recv_completions": recv,
         "buffers_recycled": recycled,
         "retired_bytes": retired,
