@@ -824,6 +824,9 @@ class Reactor::Impl {
     c.in_use = false;
     c.parked = c.detaching = c.backpressure = c.input_paused = false;
     c.close_after_flush = c.lingering = c.closing = false;
+    // Its entry in output_list_ (if any) names the old generation and will be skipped; the
+    // flag must not make the slot's next connection think it is queued already.
+    c.in_output_list = false;
     ++c.generation;
     free_slots_.push_back(c.slot);
     --live_;

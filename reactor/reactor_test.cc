@@ -219,6 +219,60 @@ TEST_P(ReactorTest, BufferEfficiencyTotalsCoverLiveAndClosedConnections) {
   }
 }
 
+TEST_P(ReactorTest, EnobufsStormOnTinyRingsLosesNoByte) {
+  ReactorConfig config = Config();
+  config.buffers.buffer_size = 256;
+  config.buffers.connection_entries = 1;
+  config.buffers.shared_entries = 2;
+  auto reactor = StartEcho(config);
+  std::vector<TestClient> clients;
+  std::vector<std::string> sent;
+  for (int i = 0; i < 32; ++i) {
+    clients.emplace_back(reactor->port());
+    sent.push_back(Pattern(64 * 1024, 100 + i));
+  }
+  std::vector<std::thread> writers;
+  for (int i = 0; i < 32; ++i) writers.emplace_back([&, i] { clients[i].Send(sent[i]); });
+  for (int i = 0; i < 32; ++i) {
+    EXPECT_TRUE(clients[i].ReadExactly(sent[i].size()) == sent[i]) << "client " << i;
+  }
+  for (std::thread& w : writers) w.join();
+  EXPECT_GT(reactor->Snapshot().totals.enobufs_stalls, 0u);
+}
+
+TEST_P(ReactorTest, HalfClosedClientGetsEveryByteThenTheClose) {
+  auto reactor = StartEcho(Config());
+  TestClient client(reactor->port());
+  const std::string data = Pattern(100000, 7);
+  std::thread writer([&] {
+    client.Send(data);
+    client.ShutdownWrite();
+  });
+  EXPECT_TRUE(client.ReadExactly(data.size()) == data);
+  writer.join();
+  EXPECT_TRUE(client.WaitForClose());
+  EXPECT_TRUE(WaitFor([&] { return reactor->Snapshot().totals.connections == 0; }));
+}
+
+TEST_P(ReactorTest, ClientsResettingMidTransferAreFreedAndOthersUnaffected) {
+  ReactorConfig config = Config();
+  config.output_high_water = 64 * 1024;
+  auto reactor = StartEcho(config);
+  for (int i = 0; i < 20; ++i) {
+    TestClient client(reactor->port());
+    // Enough that the server is still sending (or receiving) when the reset lands.
+    const std::string data = Pattern(512 * 1024, i);
+    send(client.fd(), data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (i % 2) client.ReadExactly(1000);
+    const linger reset{1, 0};
+    setsockopt(client.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  }
+  EXPECT_TRUE(WaitFor([&] { return reactor->Snapshot().totals.connections == 0; }));
+  TestClient healthy(reactor->port());
+  healthy.Send("fine");
+  EXPECT_EQ(healthy.ReadExactly(4), "fine");
+}
+
 TEST_P(ReactorTest, QuietConnectionClosesAfterTheIdleTimeout) {
   ReactorConfig config = Config();
   config.idle_timeout_ms = 300;

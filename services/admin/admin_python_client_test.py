@@ -120,6 +120,22 @@ class AdminFromPythonTest(unittest.TestCase):
     def test_shared_mode(self):
         self.check_live_connections(False)
 
+    def test_forced_fallback_runs_shared_and_says_why(self):
+        server = Server("--force_incremental_fallback")
+        try:
+            clients = [pipeline(server.http_port, 3) for _ in range(2)]
+            with grpc.insecure_channel(server.admin) as channel:
+                stats = admin_pb2_grpc.RingAdminStub(channel).GetServerStats(
+                    admin_pb2.GetServerStatsRequest(), timeout=TIMEOUT)
+            self.assertEqual(stats.effective_mode, "shared")
+            self.assertNotEqual(stats.fallback_reason, "")
+            self.assertNotIn("IOU_PBUF_RING_INC", stats.kernel_features)
+            self.assertEqual(sum(r.connections for r in stats.reactors), len(clients))
+            for sock in clients:
+                sock.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
     def test_health_and_reflection(self):
         server = Server()
         try:
