@@ -11,27 +11,49 @@
 //   // the consumer thread:
 //   q.Drain([](uint64_t&& word) { Handle(word); });
 //
-// The design is Dmitry Vyukov's bounded MPMC array, where every cell carries a sequence
-// number that says which position's item it holds, specialised for one consumer: the
-// consumer owns its position outright (no CAS) and never writes to a cell, so cell lines
-// only travel from producers to the consumer. It frees cells by publishing its position,
-// every quarter of the capacity and at the end of each Drain batch. Producers judge
-// fullness from a cached copy of that position and read the real one only when the copy
-// says full; they claim a position with a CAS only after seeing room for it, so a push that
-// fails on a full queue has changed nothing. The capacity is a power of two (a requested
-// capacity is rounded up, minimum 2) so that a position maps to its cell with a mask.
+// Design. Every producer thread pushes into a lane of its own, a single-producer
+// single-consumer ring, so a push is plain stores: no read-modify-write, and the lines it
+// writes stay in its cache until the consumer reads a whole batch of them. The consumer
+// visits the lanes round-robin. A shared Vyukov cell array (one CAS per push to claim a
+// position) measured 0.45-0.65x moodycamel::ConcurrentQueue on the benchmark; lanes
+// remove the CAS and the cell sequence numbers, as moodycamel's per-producer sub-queues
+// do (figures in queue/mpsc_queue_benchmark.cc's comment).
+//  - Lanes. A thread gets its lane on its first push to a queue and finds it again through
+//    a thread_local table keyed by a queue id that is never reused, so a table entry for a
+//    destroyed queue can never match a new queue at the same address. When the thread
+//    exits, its lane stays with the queue (its items are still drained) and the next new
+//    producer thread takes it over; there is one lane per producer thread alive at once,
+//    with no fixed limit.
+//  - Capacity. capacity() bounds the items in the whole queue, whatever the number of
+//    producers. Room is counted in credits: a pool starts with capacity() of them, a push
+//    spends one, and the consumer returns them as it drains. A producer takes credits from
+//    the pool in batches (one CAS per batch) and keeps the unspent rest of a batch, so a
+//    push can find the queue full while idle producers hold credits; a batch is at most
+//    capacity() / (16 * lanes), which keeps that held-back room below capacity() (about
+//    capacity() * ln(lanes) / 16 at worst). With one producer, or lanes that push
+//    steadily, the full capacity is usable.
+//  - Memory. A lane's ring starts at 64 items and doubles, up to capacity(), when the
+//    lane's backlog outgrows it; the consumer frees an outgrown ring once it has read past
+//    it. So a queue holds, per producer thread alive at once, about 200 bytes plus a ring
+//    of sizeof(T) times that producer's largest backlog rounded up to a power of two; the
+//    rings' total is at most about twice capacity() * sizeof(T) when producers take turns
+//    filling the queue, and lanes * capacity() * sizeof(T) only if each in turn has
+//    filled it alone. The reactor's queues (capacity 65536, uint64_t or pointers, fed by
+//    a few worker threads) hold 512 bytes per lane until a backlog builds up.
 //
-// Thread safety: TryPush may be called from any number of threads at once. TryPop and
-// Drain must be called from one consumer thread at a time (externally serialised if that
-// thread changes). ApproxSize, HighWater and capacity may be called from any thread.
-// ApproxSize and HighWater are snapshots: they can be stale by the time they return, and
-// while a Drain batch runs they count up to a quarter of the capacity of items it has
-// taken but not yet published; producers likewise see that space as still occupied. The
-// queue is lock-free except that a producer preempted between claiming and filling a cell
-// holds up the consumer at that cell until it resumes; later cells wait in FIFO order.
+// Thread safety: TryPush may be called from any number of threads at once; a thread's
+// first push to a queue allocates its lane (unless it takes over one left by an exited
+// thread), and a push that outgrows its lane's ring allocates a larger one; no push ever
+// waits for another thread. TryPop and Drain must be called from one consumer thread at a
+// time (externally serialised if that thread changes). ApproxSize, HighWater and capacity
+// may be called from any thread; they are snapshots and can be stale by the time they
+// return. Items from one producer thread arrive in the order it pushed them; items from
+// different threads have no order, even when one push happened before the other.
+// The queue must outlive every push and drain, but not the producer threads.
 #ifndef RINGSIDE_QUEUE_MPSC_QUEUE_H_
 #define RINGSIDE_QUEUE_MPSC_QUEUE_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -44,19 +66,73 @@ namespace ringside {
 
 namespace mpsc_queue_internal {
 
-// Positions written by different sides live on separate cache lines so that a producer's
-// CAS does not invalidate the line the consumer is publishing to, and vice versa.
+// The producer's and the consumer's positions live on separate cache lines so that a
+// push does not invalidate the line the consumer publishes to, and vice versa.
 inline constexpr size_t kCacheLineSize = 64;
 
 // The smallest power of two >= max(capacity, 2).
 size_t RoundUpCapacity(size_t capacity);
 
+// A number no other queue of this process has had.
+uint64_t NewQueueId();
+
+// The type-independent part of a lane: what a producer thread's exit and the queue's
+// destruction need, which may come in either order. The queue and the thread that owns
+// the lane each hold a reference.
+class LaneBase {
+ public:
+  virtual ~LaneBase() = default;
+
+  void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  // Ownership passes between threads through `owned_`: the acquire of a claim pairs with
+  // the release of the previous owner's exit, so the new owner sees the lane's producer
+  // state as the old one left it.
+  bool TryClaim() {
+    bool owned = false;
+    return owned_.compare_exchange_strong(owned, true, std::memory_order_acquire,
+                                          std::memory_order_relaxed);
+  }
+  void Disown() { owned_.store(false, std::memory_order_release); }
+
+  // Set when the queue is destroyed; threads then drop the lane from their tables.
+  void Orphan() { orphaned_.store(true, std::memory_order_relaxed); }
+  bool orphaned() const { return orphaned_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int> refs_{2};
+  std::atomic<bool> owned_{true};
+  std::atomic<bool> orphaned_{false};
+};
+
+// The lane this thread found last, so that a thread pushing to one queue skips the table.
+struct LastLane {
+  uint64_t queue_id = 0;
+  LaneBase* lane = nullptr;
+};
+inline thread_local LastLane last_lane;
+
+// This thread's lane for the queue `queue_id`, or null if it has none yet.
+LaneBase* FindLaneSlow(uint64_t queue_id);
+inline LaneBase* FindLane(uint64_t queue_id) {
+  if (last_lane.queue_id == queue_id) return last_lane.lane;
+  return FindLaneSlow(queue_id);
+}
+
+// Adds `lane` to this thread's table, taking over a reference to it that the caller holds;
+// the table disowns the lane and drops the reference when the thread exits. Drops the
+// entries of destroyed queues on the way.
+void RememberLane(uint64_t queue_id, LaneBase* lane);
+
 }  // namespace mpsc_queue_internal
 
 template <typename T>
 class MpscQueue {
-  // A cell is filled by exactly one producer and emptied by the consumer; moving the value
-  // out must not throw, or an emptied cell could be left holding a half-moved object.
+  // A slot is filled by exactly one producer and emptied by the consumer; moving the value
+  // out must not throw, or an emptied slot could be left holding a half-moved object.
   static_assert(std::is_nothrow_move_constructible_v<T>,
                 "MpscQueue<T> requires a nothrow move constructor");
 
@@ -70,8 +146,7 @@ class MpscQueue {
 
   // Appends `value` unless the queue is full. Never blocks.
   bool TryPush(const T& value) {
-    // A copy that may throw is made before claiming a cell, so that it cannot leave a
-    // claimed, never-filled cell behind to stall the consumer.
+    // A copy that may throw is made before any room is spent on it.
     if constexpr (std::is_nothrow_copy_constructible_v<T>) {
       return Emplace(value);
     } else {
@@ -80,85 +155,140 @@ class MpscQueue {
   }
   bool TryPush(T&& value) { return Emplace(std::move(value)); }
 
-  // Moves the oldest item into *out. Consumer only. False when empty, or when the oldest
-  // claimed cell is not filled yet.
+  // Moves the next item into *out. Consumer only. False when every lane is empty.
   bool TryPop(T* out) {
     return Drain([out](T&& value) { *out = std::move(value); }, 1) == 1;
   }
 
-  // Calls fn(T&&) on up to `max` items in FIFO order and returns how many it delivered.
+  // Calls fn(T&&) on up to `max` items and returns how many it delivered: each lane's
+  // items in order, the lanes in turn, starting after the lane the last call ended with.
   // Consumer only. fn must not pop from this queue; it may push to it, but must not wait
-  // for room, since only the consumer makes room. Freed cells go back to producers every
-  // quarter of the capacity and when the batch ends, even if fn throws (the item fn was
-  // given stays consumed).
+  // for room, since only the consumer makes room. Freed room goes back to producers every
+  // quarter of the capacity and when a lane's turn ends, even if fn throws (the item fn
+  // was given stays consumed).
   template <typename F>
   size_t Drain(F&& fn, size_t max = SIZE_MAX);
 
-  // Items pushed (or being pushed) and not yet drained.
+  // Items pushed and not yet drained.
   size_t ApproxSize() const;
-  // The largest ApproxSize a producer saw just before publishing its item.
-  size_t HighWater() const { return high_water_.load(std::memory_order_relaxed); }
+  // The largest size seen so far: by the consumer as it came to each lane in a Drain, or
+  // by this call. It misses peaks that fall between those looks.
+  size_t HighWater() const {
+    return std::max(high_water_.load(std::memory_order_relaxed), ApproxSize());
+  }
   size_t capacity() const { return mask_ + 1; }
 
  private:
-  struct Cell {
-    // position + 1 once the item of `position` is in place. Written only by producers:
-    // the consumer frees a cell by advancing its own position instead.
-    std::atomic<size_t> sequence;
-    alignas(T) unsigned char storage[sizeof(T)];
+  static constexpr size_t kFirstRingSize = 64;
+  // Credits a producer takes at once: fewer CASes on the pool, more room held back.
+  static constexpr size_t kMaxCreditBatch = 256;
 
-    T* value() { return std::launder(reinterpret_cast<T*>(storage)); }
+  struct Slot {
+    alignas(T) unsigned char bytes[sizeof(T)];
   };
 
-  // Publishes the consumer's position when a Drain batch ends, also when fn throws.
+  // A power-of-two array of one lane's items, from position `base` on. When it is full
+  // the producer links a larger ring after it and `end` says where this one stops.
+  struct Ring {
+    Ring(size_t size, size_t first_position)
+        : mask(size - 1), base(first_position), slots(new Slot[size]) {}
+
+    void* slot(size_t position) { return slots[position & mask].bytes; }
+    // The item constructed in the slot of `position`.
+    T* at(size_t position) { return std::launder(reinterpret_cast<T*>(slot(position))); }
+
+    const size_t mask;
+    const size_t base;
+    size_t end = 0;  // written before `next` is published
+    std::atomic<Ring*> next{nullptr};
+    const std::unique_ptr<Slot[]> slots;
+  };
+
+  // One producer's single-producer single-consumer sub-queue. Positions count the lane's
+  // items from 0 and run on across rings.
+  struct Lane : mpsc_queue_internal::LaneBase {
+    explicit Lane(Ring* ring) : tail_ring(ring), head_ring(ring) {}
+
+    // For the queue's destructor, once the lane is empty: a thread's table may keep the
+    // lane itself a while longer, but not its rings.
+    void FreeRings() {
+      while (head_ring != nullptr) {
+        delete std::exchange(head_ring, head_ring->next.load(std::memory_order_relaxed));
+      }
+      tail_ring = nullptr;
+    }
+
+    // Producer's line: written on every push; the consumer reads `tail` once per turn.
+    alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> tail{0};
+    size_t head_seen = 0;  // the consumer's position as the producer last read it
+    size_t credits = 0;    // room taken from the pool and not yet spent
+    Ring* tail_ring;
+
+    // Consumer's line. Producers read `head` only when their ring looks full.
+    alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> head{0};
+    Ring* head_ring;
+    Lane* next_lane = nullptr;  // set before the lane is published, then never changed
+  };
+
+  // Publishes a lane's position and returns the room its items took to the pool when a
+  // lane's turn ends, also when fn throws.
   class PublishOnExit {
    public:
-    PublishOnExit(std::atomic<size_t>* published, const size_t* position)
-        : published_(published), position_(position) {}
-    ~PublishOnExit() { published_->store(*position_, std::memory_order_release); }
+    PublishOnExit(MpscQueue* queue, Lane* lane, const size_t* position)
+        : queue_(queue), lane_(lane), position_(position), published_(*position) {}
+    ~PublishOnExit() { Publish(); }
     PublishOnExit(const PublishOnExit&) = delete;
     PublishOnExit& operator=(const PublishOnExit&) = delete;
 
+    void Publish() {
+      if (*position_ == published_) return;
+      // Position first: a producer that gets the credits back must find its ring's room.
+      lane_->head.store(*position_, std::memory_order_release);
+      queue_->free_credits_.fetch_add(*position_ - published_, std::memory_order_release);
+      published_ = *position_;
+    }
+
    private:
-    std::atomic<size_t>* published_;
-    const size_t* position_;
+    MpscQueue* const queue_;
+    Lane* const lane_;
+    const size_t* const position_;
+    size_t published_;
   };
 
-  // Constructs T from `value` in a claimed cell; T's constructor from U must not throw.
+  // Constructs T from `value` in this thread's lane; T's constructor from U must not throw.
   template <typename U>
   bool Emplace(U&& value);
 
-  // Reads the consumer's position and shares it with the other producers. Acquire pairs
-  // with the consumer's release so that the items it has moved out of their cells are gone
-  // before a producer reuses those cells; the release lets other producers inherit that.
-  size_t RefreshConsumerView() {
-    const size_t head = dequeue_position_.load(std::memory_order_acquire);
-    consumer_view_.store(head, std::memory_order_release);
-    return head;
-  }
+  // This thread's lane: the one an exited thread left, or a new one.
+  Lane* Register();
+  // Moves a batch of credits from the pool to `lane`; false if the pool is empty.
+  bool TakeCredits(Lane& lane);
+  // Links a ring twice the size after the full tail ring; the item at `tail` goes there.
+  Ring* Grow(Lane& lane, size_t tail);
+  // Drains up to `max` items of `lane`; adds the lane's size as it found it to *seen.
+  template <typename F>
+  size_t DrainLane(Lane& lane, F& fn, size_t max, size_t* seen);
 
-  void RaiseHighWater(size_t size) {
-    size_t seen = high_water_.load(std::memory_order_relaxed);
-    while (size > seen &&
-           !high_water_.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
-    }
+  // Whether `ring` has no room for position `tail`, the consumer being at `head`.
+  static bool RingFull(const Ring& ring, size_t tail, size_t head) {
+    return tail - std::max(head, ring.base) > ring.mask;
   }
 
   // Read-only after construction; shared by everyone.
   const size_t mask_;
-  const std::unique_ptr<Cell[]> cells_;
+  const uint64_t id_ = mpsc_queue_internal::NewQueueId();
 
-  // Producers' line: every push has just written it with its CAS, so the other two cost
-  // nothing to read. consumer_view_ lags dequeue_position_ (racing producers may even move
-  // it back), which is safe: an old consumer position only makes the queue look fuller.
-  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> enqueue_position_{0};
-  std::atomic<size_t> consumer_view_{0};
-  std::atomic<size_t> high_water_{0};
+  // Written when a producer registers, read by everyone.
+  std::atomic<Lane*> lanes_{nullptr};  // newest first
+  std::atomic<size_t> lane_count_{0};
 
-  // Consumer's line. Producers read it only when their view says full or the high-water
-  // mark might rise, so the consumer's stores normally hit its own cache. As the last
-  // member of a cache-aligned class, it keeps the line to itself through tail padding.
-  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> dequeue_position_{0};
+  // The pool; producers take from it once per batch, the consumer gives back once per turn.
+  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> free_credits_;
+
+  // Consumer's line. As the last member of a cache-aligned class, it keeps the line to
+  // itself through tail padding.
+  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> high_water_{0};
+  Lane* next_turn_ = nullptr;  // the lane Drain starts with
 };
 
 // For the reactor: packed 64-bit buffer-release words (see buffers/release_word.h).
@@ -166,80 +296,157 @@ using MpscUlongQueue = MpscQueue<uint64_t>;
 
 template <typename T>
 MpscQueue<T>::MpscQueue(size_t capacity)
-    : mask_(mpsc_queue_internal::RoundUpCapacity(capacity) - 1), cells_(new Cell[mask_ + 1]) {
-  // Cell i first holds position i, so anything but i + 1 reads as empty.
-  for (size_t i = 0; i <= mask_; ++i) {
-    cells_[i].sequence.store(i, std::memory_order_relaxed);
-  }
-}
+    : mask_(mpsc_queue_internal::RoundUpCapacity(capacity) - 1), free_credits_(mask_ + 1) {}
 
 template <typename T>
 MpscQueue<T>::~MpscQueue() {
   Drain([](T&&) {});
+  for (Lane* lane = lanes_.load(std::memory_order_acquire); lane != nullptr;) {
+    Lane* next = lane->next_lane;
+    lane->FreeRings();
+    lane->Orphan();
+    lane->Unref();
+    lane = next;
+  }
 }
 
 template <typename T>
 template <typename U>
 bool MpscQueue<T>::Emplace(U&& value) {
-  const auto capacity = static_cast<std::ptrdiff_t>(mask_ + 1);
-  size_t position = enqueue_position_.load(std::memory_order_relaxed);
-  size_t head = consumer_view_.load(std::memory_order_acquire);
-  for (;;) {
-    // Signed: `position` may be older than `head`; the CAS below then fails and reloads it.
-    if (static_cast<std::ptrdiff_t>(position - head) >= capacity) {
-      head = RefreshConsumerView();
-      // Still full. A stale `position` only understates how full, so this is real.
-      if (static_cast<std::ptrdiff_t>(position - head) >= capacity) return false;
-    }
-    if (enqueue_position_.compare_exchange_weak(position, position + 1,
-                                                std::memory_order_relaxed)) {
-      break;
-    }
+  auto* lane = static_cast<Lane*>(mpsc_queue_internal::FindLane(id_));
+  if (lane == nullptr) lane = Register();
+  if (lane->credits == 0 && !TakeCredits(*lane)) return false;
+  const size_t tail = lane->tail.load(std::memory_order_relaxed);
+  Ring* ring = lane->tail_ring;
+  if (RingFull(*ring, tail, lane->head_seen)) {
+    // Acquire pairs with the consumer's release, so the items it moved out are gone
+    // before their slots are reused.
+    lane->head_seen = lane->head.load(std::memory_order_acquire);
+    if (RingFull(*ring, tail, lane->head_seen)) ring = Grow(*lane, tail);
   }
-  Cell& cell = cells_[position & mask_];
-  new (cell.storage) T(std::forward<U>(value));
-  // `head` is at most the consumer's position, so this is an upper bound of the size;
-  // only when it would raise the mark is the real size worth a read of the consumer's line.
-  // The consumer cannot pass `position` before the release store below, so size >= 1.
-  if (position + 1 - head > high_water_.load(std::memory_order_relaxed)) {
-    RaiseHighWater(position + 1 - RefreshConsumerView());
-  }
-  cell.sequence.store(position + 1, std::memory_order_release);
+  new (ring->slot(tail)) T(std::forward<U>(value));
+  --lane->credits;
+  lane->tail.store(tail + 1, std::memory_order_release);
   return true;
+}
+
+template <typename T>
+typename MpscQueue<T>::Lane* MpscQueue<T>::Register() {
+  for (Lane* lane = lanes_.load(std::memory_order_acquire); lane != nullptr;
+       lane = lane->next_lane) {
+    if (lane->TryClaim()) {
+      lane->Ref();
+      mpsc_queue_internal::RememberLane(id_, lane);
+      return lane;
+    }
+  }
+  auto* lane = new Lane(new Ring(std::min(kFirstRingSize, capacity()), 0));
+  mpsc_queue_internal::RememberLane(id_, lane);
+  lane_count_.fetch_add(1, std::memory_order_relaxed);
+  lane->next_lane = lanes_.load(std::memory_order_relaxed);
+  while (!lanes_.compare_exchange_weak(lane->next_lane, lane, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+  }
+  return lane;
+}
+
+template <typename T>
+bool MpscQueue<T>::TakeCredits(Lane& lane) {
+  const size_t lanes = lane_count_.load(std::memory_order_relaxed);
+  const size_t batch = std::clamp<size_t>(capacity() / (16 * lanes), 1, kMaxCreditBatch);
+  size_t free = free_credits_.load(std::memory_order_relaxed);
+  size_t take;
+  do {
+    if (free == 0) return false;
+    take = std::min(free, batch);
+    // Acquire pairs with the consumer's release, so this lane's head is at least as new as
+    // the drain that returned these credits: with a credit in hand the lane holds fewer than
+    // capacity() items, and a ring of capacity() slots always has room.
+  } while (!free_credits_.compare_exchange_weak(free, free - take, std::memory_order_acquire,
+                                                std::memory_order_relaxed));
+  lane.credits = take;
+  return true;
+}
+
+template <typename T>
+typename MpscQueue<T>::Ring* MpscQueue<T>::Grow(Lane& lane, size_t tail) {
+  Ring* full = lane.tail_ring;
+  auto* ring = new Ring(std::min(2 * (full->mask + 1), capacity()), tail);
+  full->end = tail;
+  full->next.store(ring, std::memory_order_release);
+  lane.tail_ring = ring;
+  return ring;
 }
 
 template <typename T>
 template <typename F>
 size_t MpscQueue<T>::Drain(F&& fn, size_t max) {
-  const size_t start = dequeue_position_.load(std::memory_order_relaxed);
+  Lane* const newest = lanes_.load(std::memory_order_acquire);
+  if (newest == nullptr) return 0;
+  if (next_turn_ == nullptr) next_turn_ = newest;
+  Lane* const first = next_turn_;
+  Lane* lane = first;
+  size_t delivered = 0;
+  size_t seen = 0;
+  do {
+    delivered += DrainLane(*lane, fn, max - delivered, &seen);
+    lane = lane->next_lane != nullptr ? lane->next_lane : newest;
+  } while (lane != first && delivered < max);
+  next_turn_ = lane;
+  // Lanes are read one after another while producers refill the earlier ones, so the sum
+  // can exceed what the queue held at any one time, but never the capacity.
+  seen = std::min(seen, capacity());
+  if (seen > high_water_.load(std::memory_order_relaxed)) {
+    high_water_.store(seen, std::memory_order_relaxed);
+  }
+  return delivered;
+}
+
+template <typename T>
+template <typename F>
+size_t MpscQueue<T>::DrainLane(Lane& lane, F& fn, size_t max, size_t* seen) {
+  const size_t start = lane.head.load(std::memory_order_relaxed);
+  const size_t tail = lane.tail.load(std::memory_order_acquire);
+  *seen += tail - start;
+  const size_t stop = tail - start < max ? tail : start + max;
   size_t position = start;
-  PublishOnExit publish(&dequeue_position_, &position);
-  while (position - start < max) {
-    Cell& cell = cells_[position & mask_];
-    if (cell.sequence.load(std::memory_order_acquire) != position + 1) break;
-    T* stored = cell.value();
-    T value(std::move(*stored));
-    stored->~T();
-    ++position;
-    // Every quarter lap, not every item: producers facing a full queue poll this line, and
-    // a store per item would pull it away from them each time. A quarter lap still keeps a
-    // long batch from hiding most of the ring from them.
-    if ((position & (mask_ >> 2)) == 0) {
-      dequeue_position_.store(position, std::memory_order_release);
+  PublishOnExit publish(this, &lane, &position);
+  while (position != stop) {
+    Ring* ring = lane.head_ring;
+    size_t ring_stop = stop;
+    if (Ring* next = ring->next.load(std::memory_order_acquire); next != nullptr) {
+      if (position == ring->end) {
+        lane.head_ring = next;
+        delete ring;
+        continue;
+      }
+      ring_stop = std::min(stop, ring->end);
     }
-    fn(std::move(value));
+    while (position != ring_stop) {
+      T* stored = ring->at(position);
+      T value(std::move(*stored));
+      stored->~T();
+      ++position;
+      // Every quarter lap, not every item: a producer facing a full ring polls this line,
+      // and a store per item would pull it away from them each time.
+      if ((position & (mask_ >> 2)) == 0) publish.Publish();
+      fn(std::move(value));
+    }
   }
   return position - start;
 }
 
 template <typename T>
 size_t MpscQueue<T>::ApproxSize() const {
-  // Consumer first: both only grow, so the later producer read is normally not below it,
-  // nor more than capacity() above it; the clamps absorb reads that interleave otherwise.
-  const size_t dequeued = dequeue_position_.load(std::memory_order_relaxed);
-  const size_t enqueued = enqueue_position_.load(std::memory_order_relaxed);
-  if (enqueued <= dequeued) return 0;
-  return enqueued - dequeued < capacity() ? enqueued - dequeued : capacity();
+  size_t size = 0;
+  for (Lane* lane = lanes_.load(std::memory_order_acquire); lane != nullptr;
+       lane = lane->next_lane) {
+    // Head first, with acquire: the consumer read a tail at least this far before it
+    // published this head, so the tail read below is not behind it.
+    const size_t head = lane->head.load(std::memory_order_acquire);
+    size += lane->tail.load(std::memory_order_relaxed) - head;
+  }
+  return std::min(size, capacity());
 }
 
 }  // namespace ringside
