@@ -21,6 +21,7 @@ class LaneTable {
   ~LaneTable() {
     last_lane = {};
     for (const Entry& entry : entries_) {
+      entry.lane->ParkCredits();
       entry.lane->Disown();
       entry.lane->Unref();
     }

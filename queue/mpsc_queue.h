@@ -83,6 +83,9 @@ class LaneBase {
  public:
   virtual ~LaneBase() = default;
 
+  // Gives back the room the exiting owner took and did not use.
+  virtual void ParkCredits() = 0;
+
   void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void Unref() {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
@@ -193,10 +196,6 @@ class MpscQueue {
     Ring(size_t size, size_t first_position)
         : mask(size - 1), base(first_position), slots(new Slot[size]) {}
 
-    void* slot(size_t position) { return slots[position & mask].bytes; }
-    // The item constructed in the slot of `position`.
-    T* at(size_t position) { return std::launder(reinterpret_cast<T*>(slot(position))); }
-
     const size_t mask;
     const size_t base;
     size_t end = 0;  // written before `next` is published
@@ -207,7 +206,21 @@ class MpscQueue {
   // One producer's single-producer single-consumer sub-queue. Positions count the lane's
   // items from 0 and run on across rings.
   struct Lane : mpsc_queue_internal::LaneBase {
-    explicit Lane(Ring* ring) : tail_ring(ring), head_ring(ring) {}
+    explicit Lane(Ring* ring)
+        : room_end(ring->mask + 1),
+          tail_slots(ring->slots.get()),
+          tail_mask(ring->mask),
+          tail_ring(ring),
+          head_ring(ring) {}
+
+    // Called on the owning thread as it exits: its unspent credits go where producers that
+    // find the pool empty look for them.
+    void ParkCredits() override {
+      const size_t tail = this->tail.load(std::memory_order_relaxed);
+      parked_credits.fetch_add(credit_end - tail, std::memory_order_relaxed);
+      credit_end = tail;
+      limit = tail;
+    }
 
     // For the queue's destructor, once the lane is empty: a thread's table may keep the
     // lane itself a while longer, but not its rings.
@@ -215,45 +228,37 @@ class MpscQueue {
       while (head_ring != nullptr) {
         delete std::exchange(head_ring, head_ring->next.load(std::memory_order_relaxed));
       }
-      tail_ring = nullptr;
     }
 
     // Producer's line: written on every push; the consumer reads `tail` once per turn.
+    // A push below `limit` needs no check; there the producer has run out of credits
+    // (`credit_end`) or of free slots in its ring (`room_end`), as far as it knows.
     alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> tail{0};
-    size_t head_seen = 0;  // the consumer's position as the producer last read it
-    size_t credits = 0;    // room taken from the pool and not yet spent
+    size_t limit = 0;
+    size_t credit_end = 0;
+    size_t room_end;
+    Slot* tail_slots;  // tail_ring's, saving a hop per push
+    size_t tail_mask;
     Ring* tail_ring;
 
     // Consumer's line. Producers read `head` only when their ring looks full.
     alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> head{0};
     Ring* head_ring;
     Lane* next_lane = nullptr;  // set before the lane is published, then never changed
+    // Credits left by exited owners, for any producer to take back.
+    std::atomic<size_t> parked_credits{0};
   };
 
-  // Publishes a lane's position and returns the room its items took to the pool when a
-  // lane's turn ends, also when fn throws.
-  class PublishOnExit {
-   public:
-    PublishOnExit(MpscQueue* queue, Lane* lane, const size_t* position)
-        : queue_(queue), lane_(lane), position_(position), published_(*position) {}
-    ~PublishOnExit() { Publish(); }
-    PublishOnExit(const PublishOnExit&) = delete;
-    PublishOnExit& operator=(const PublishOnExit&) = delete;
-
-    void Publish() {
-      if (*position_ == published_) return;
-      // Position first: a producer that gets the credits back must find its ring's room.
-      lane_->head.store(*position_, std::memory_order_release);
-      queue_->free_credits_.fetch_add(*position_ - published_, std::memory_order_release);
-      published_ = *position_;
-    }
-
-   private:
-    MpscQueue* const queue_;
-    Lane* const lane_;
-    const size_t* const position_;
-    size_t published_;
-  };
+  // Publishes the consumer's position `to` in `lane`, which was at `from`, then returns the
+  // room of the items in between to the pool; returns `to`.
+  size_t Publish(Lane& lane, size_t from, size_t to) {
+    if (to == from) return to;
+    // Position first: a producer that gets the credits back must find its ring's room.
+    lane.head.store(to, std::memory_order_release);
+    const size_t returned = returned_credits_.load(std::memory_order_relaxed);
+    returned_credits_.store(returned + (to - from), std::memory_order_release);
+    return to;
+  }
 
   // Constructs T from `value` in this thread's lane; T's constructor from U must not throw.
   template <typename U>
@@ -261,18 +266,18 @@ class MpscQueue {
 
   // This thread's lane: the one an exited thread left, or a new one.
   Lane* Register();
+  // Makes room for the item at `tail`, the lane's limit: takes credits from the pool, or
+  // finds slots the consumer freed, or grows the ring. False when the pool is empty.
+  bool MakeRoom(Lane& lane, size_t tail);
   // Moves a batch of credits from the pool to `lane`; false if the pool is empty.
-  bool TakeCredits(Lane& lane);
+  bool TakeCredits(Lane& lane, size_t tail);
+  // Puts the credits exited producers parked back in the pool; false if there were none.
+  bool UnparkCredits();
   // Links a ring twice the size after the full tail ring; the item at `tail` goes there.
-  Ring* Grow(Lane& lane, size_t tail);
+  void Grow(Lane& lane, size_t tail);
   // Drains up to `max` items of `lane`; adds the lane's size as it found it to *seen.
   template <typename F>
   size_t DrainLane(Lane& lane, F& fn, size_t max, size_t* seen);
-
-  // Whether `ring` has no room for position `tail`, the consumer being at `head`.
-  static bool RingFull(const Ring& ring, size_t tail, size_t head) {
-    return tail - std::max(head, ring.base) > ring.mask;
-  }
 
   // Read-only after construction; shared by everyone.
   const size_t mask_;
@@ -282,12 +287,15 @@ class MpscQueue {
   std::atomic<Lane*> lanes_{nullptr};  // newest first
   std::atomic<size_t> lane_count_{0};
 
-  // The pool; producers take from it once per batch, the consumer gives back once per turn.
-  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> free_credits_;
+  // The pool holds capacity() - (taken - returned) credits. Two counters rather than one,
+  // so that giving credits back is a plain store of the consumer's, not a read-modify-
+  // write on a line that producers also write. Producers take once per batch.
+  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> taken_credits_{0};
 
   // Consumer's line. As the last member of a cache-aligned class, it keeps the line to
   // itself through tail padding.
-  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> high_water_{0};
+  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> returned_credits_{0};
+  std::atomic<size_t> high_water_{0};
   Lane* next_turn_ = nullptr;  // the lane Drain starts with
 };
 
@@ -296,7 +304,7 @@ using MpscUlongQueue = MpscQueue<uint64_t>;
 
 template <typename T>
 MpscQueue<T>::MpscQueue(size_t capacity)
-    : mask_(mpsc_queue_internal::RoundUpCapacity(capacity) - 1), free_credits_(mask_ + 1) {}
+    : mask_(mpsc_queue_internal::RoundUpCapacity(capacity) - 1) {}
 
 template <typename T>
 MpscQueue<T>::~MpscQueue() {
@@ -315,18 +323,25 @@ template <typename U>
 bool MpscQueue<T>::Emplace(U&& value) {
   auto* lane = static_cast<Lane*>(mpsc_queue_internal::FindLane(id_));
   if (lane == nullptr) lane = Register();
-  if (lane->credits == 0 && !TakeCredits(*lane)) return false;
   const size_t tail = lane->tail.load(std::memory_order_relaxed);
-  Ring* ring = lane->tail_ring;
-  if (RingFull(*ring, tail, lane->head_seen)) {
+  if (tail == lane->limit && !MakeRoom(*lane, tail)) return false;
+  new (lane->tail_slots[tail & lane->tail_mask].bytes) T(std::forward<U>(value));
+  lane->tail.store(tail + 1, std::memory_order_release);
+  return true;
+}
+
+template <typename T>
+bool MpscQueue<T>::MakeRoom(Lane& lane, size_t tail) {
+  if (tail == lane.credit_end && !TakeCredits(lane, tail)) return false;
+  if (tail == lane.room_end) {
     // Acquire pairs with the consumer's release, so the items it moved out are gone
     // before their slots are reused.
-    lane->head_seen = lane->head.load(std::memory_order_acquire);
-    if (RingFull(*ring, tail, lane->head_seen)) ring = Grow(*lane, tail);
+    const size_t head = lane.head.load(std::memory_order_acquire);
+    const Ring& ring = *lane.tail_ring;
+    lane.room_end = std::max(head, ring.base) + ring.mask + 1;
+    if (tail == lane.room_end) Grow(lane, tail);
   }
-  new (ring->slot(tail)) T(std::forward<U>(value));
-  --lane->credits;
-  lane->tail.store(tail + 1, std::memory_order_release);
+  lane.limit = std::min(lane.credit_end, lane.room_end);
   return true;
 }
 
@@ -351,31 +366,53 @@ typename MpscQueue<T>::Lane* MpscQueue<T>::Register() {
 }
 
 template <typename T>
-bool MpscQueue<T>::TakeCredits(Lane& lane) {
+bool MpscQueue<T>::TakeCredits(Lane& lane, size_t tail) {
   const size_t lanes = lane_count_.load(std::memory_order_relaxed);
   const size_t batch = std::clamp<size_t>(capacity() / (16 * lanes), 1, kMaxCreditBatch);
-  size_t free = free_credits_.load(std::memory_order_relaxed);
-  size_t take;
-  do {
-    if (free == 0) return false;
-    take = std::min(free, batch);
+  for (;;) {
     // Acquire pairs with the consumer's release, so this lane's head is at least as new as
-    // the drain that returned these credits: with a credit in hand the lane holds fewer than
-    // capacity() items, and a ring of capacity() slots always has room.
-  } while (!free_credits_.compare_exchange_weak(free, free - take, std::memory_order_acquire,
-                                                std::memory_order_relaxed));
-  lane.credits = take;
+    // the drain that returned these credits: with a credit in hand the lane holds fewer
+    // than capacity() items, and a ring of capacity() slots always has room. Returned
+    // first: every credit it counts was taken before, so `taken` is not behind it.
+    const size_t returned = returned_credits_.load(std::memory_order_acquire);
+    size_t taken = taken_credits_.load(std::memory_order_relaxed);
+    const size_t free = capacity() - (taken - returned);
+    if (free == 0) {
+      if (UnparkCredits()) continue;
+      return false;
+    }
+    const size_t take = std::min(free, batch);
+    if (taken_credits_.compare_exchange_weak(taken, taken + take, std::memory_order_relaxed)) {
+      lane.credit_end = tail + take;
+      return true;
+    }
+  }
+}
+
+template <typename T>
+bool MpscQueue<T>::UnparkCredits() {
+  size_t unparked = 0;
+  for (Lane* lane = lanes_.load(std::memory_order_acquire); lane != nullptr;
+       lane = lane->next_lane) {
+    if (lane->parked_credits.load(std::memory_order_relaxed) != 0) {
+      unparked += lane->parked_credits.exchange(0, std::memory_order_relaxed);
+    }
+  }
+  if (unparked == 0) return false;
+  taken_credits_.fetch_sub(unparked, std::memory_order_relaxed);
   return true;
 }
 
 template <typename T>
-typename MpscQueue<T>::Ring* MpscQueue<T>::Grow(Lane& lane, size_t tail) {
+void MpscQueue<T>::Grow(Lane& lane, size_t tail) {
   Ring* full = lane.tail_ring;
   auto* ring = new Ring(std::min(2 * (full->mask + 1), capacity()), tail);
   full->end = tail;
   full->next.store(ring, std::memory_order_release);
   lane.tail_ring = ring;
-  return ring;
+  lane.tail_slots = ring->slots.get();
+  lane.tail_mask = ring->mask;
+  lane.room_end = tail + ring->mask + 1;
 }
 
 template <typename T>
@@ -409,30 +446,41 @@ size_t MpscQueue<T>::DrainLane(Lane& lane, F& fn, size_t max, size_t* seen) {
   const size_t tail = lane.tail.load(std::memory_order_acquire);
   *seen += tail - start;
   const size_t stop = tail - start < max ? tail : start + max;
+  const size_t quarter_mask = mask_ >> 2;
   size_t position = start;
-  PublishOnExit publish(this, &lane, &position);
-  while (position != stop) {
-    Ring* ring = lane.head_ring;
-    size_t ring_stop = stop;
-    if (Ring* next = ring->next.load(std::memory_order_acquire); next != nullptr) {
-      if (position == ring->end) {
-        lane.head_ring = next;
-        delete ring;
-        continue;
+  size_t published = start;
+  // try/catch rather than a guard holding &position, which would keep the position in
+  // memory across every fn call.
+  try {
+    while (position != stop) {
+      Ring* ring = lane.head_ring;
+      size_t ring_stop = stop;
+      if (Ring* next = ring->next.load(std::memory_order_acquire); next != nullptr) {
+        if (position == ring->end) {
+          lane.head_ring = next;
+          delete ring;
+          continue;
+        }
+        ring_stop = std::min(stop, ring->end);
       }
-      ring_stop = std::min(stop, ring->end);
+      Slot* const slots = ring->slots.get();
+      const size_t ring_mask = ring->mask;
+      while (position != ring_stop) {
+        T* stored = std::launder(reinterpret_cast<T*>(slots[position & ring_mask].bytes));
+        T value(std::move(*stored));
+        stored->~T();
+        ++position;
+        // Every quarter of the capacity, not every item: a producer that has run out of
+        // room polls this line, and a store per item would pull it away each time.
+        if ((position & quarter_mask) == 0) published = Publish(lane, published, position);
+        fn(std::move(value));
+      }
     }
-    while (position != ring_stop) {
-      T* stored = ring->at(position);
-      T value(std::move(*stored));
-      stored->~T();
-      ++position;
-      // Every quarter lap, not every item: a producer facing a full ring polls this line,
-      // and a store per item would pull it away from them each time.
-      if ((position & (mask_ >> 2)) == 0) publish.Publish();
-      fn(std::move(value));
-    }
+  } catch (...) {
+    Publish(lane, published, position);
+    throw;
   }
+  Publish(lane, published, position);
   return position - start;
 }
 
