@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -67,6 +68,93 @@ TEST(MpscQueueConcurrencyTest, TinyQueueUnderContentionLosesAndDuplicatesNothing
   // ticket or a cell would show up as a lost, duplicated or reordered item, or a hang.
   MpscUlongQueue q(2);
   RunProducersAndCheckDelivery(q, 3, 50'000);
+}
+
+TEST(MpscQueueConcurrencyTest, ProducerThreadsComingAndGoingLoseNothing) {
+  // Waves of short-lived producers: each exit leaves a lane behind, and later threads take
+  // those lanes over (with any credits the exited ones had not spent).
+  constexpr int kWaves = 40;
+  constexpr int kThreadsPerWave = 4;
+  constexpr uint32_t kPerProducer = 2'000;
+  MpscUlongQueue q(64);
+  std::atomic<bool> producing{true};
+  std::vector<uint32_t> next(kWaves * kThreadsPerWave, 0);
+  uint64_t misordered = 0;
+  std::thread consumer([&] {
+    auto check = [&](uint64_t&& item) {
+      const uint64_t producer = item >> 32;
+      if (producer >= next.size() || next[producer] != static_cast<uint32_t>(item)) {
+        ++misordered;
+      } else {
+        ++next[producer];
+      }
+    };
+    while (producing.load(std::memory_order_acquire)) {
+      if (q.Drain(check) == 0) std::this_thread::yield();
+    }
+    q.Drain(check);
+  });
+  for (int wave = 0; wave < kWaves; ++wave) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreadsPerWave; ++t) {
+      const uint64_t producer = wave * kThreadsPerWave + t;
+      threads.emplace_back([&q, producer] {
+        for (uint32_t i = 0; i < kPerProducer; ++i) {
+          while (!q.TryPush(Encode(producer, i))) std::this_thread::yield();
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  producing.store(false, std::memory_order_release);
+  consumer.join();
+  EXPECT_EQ(misordered, 0u);
+  for (size_t p = 0; p < next.size(); ++p) EXPECT_EQ(next[p], kPerProducer) << "producer " << p;
+  EXPECT_EQ(q.ApproxSize(), 0u);
+}
+
+TEST(MpscQueueConcurrencyTest, ExitedProducersCreditsComeBackToTheQueue) {
+  // A producer holds room in batches; when its thread exits, the room it did not use must
+  // go back, so that the queue still takes capacity() items.
+  MpscUlongQueue q(1024);
+  std::thread([&q] { ASSERT_TRUE(q.TryPush(Encode(1, 0))); }).join();
+  size_t pushed = 1;
+  while (q.TryPush(Encode(0, pushed))) ++pushed;
+  EXPECT_EQ(pushed, q.capacity());
+  EXPECT_EQ(q.ApproxSize(), q.capacity());
+  EXPECT_EQ(q.Drain([](uint64_t&&) {}), q.capacity());
+}
+
+TEST(MpscQueueConcurrencyTest, ManyMoreProducersThanCapacity) {
+  // 48 threads at once on 8 items of room: most lanes hold nothing most of the time.
+  MpscUlongQueue q(8);
+  RunProducersAndCheckDelivery(q, 48, 5'000);
+}
+
+TEST(MpscQueueConcurrencyTest, ProducerOutlivesQueue) {
+  // The thread's table still names the first queue when it is destroyed; the second queue
+  // (often at the same address) must get a lane of its own, and the thread's exit must
+  // not touch the first one.
+  auto first = std::make_unique<MpscQueue<std::shared_ptr<int>>>(16);
+  std::unique_ptr<MpscQueue<std::shared_ptr<int>>> second;
+  auto item = std::make_shared<int>(7);
+  std::atomic<int> step{0};
+  std::thread producer([&] {
+    ASSERT_TRUE(first->TryPush(item));
+    step.store(1, std::memory_order_release);
+    while (step.load(std::memory_order_acquire) != 2) std::this_thread::yield();
+    ASSERT_TRUE(second->TryPush(item));
+  });
+  while (step.load(std::memory_order_acquire) != 1) std::this_thread::yield();
+  first.reset();  // destroys the item left in it
+  EXPECT_EQ(item.use_count(), 1);
+  second = std::make_unique<MpscQueue<std::shared_ptr<int>>>(16);
+  step.store(2, std::memory_order_release);
+  producer.join();
+  std::shared_ptr<int> out;
+  ASSERT_TRUE(second->TryPop(&out));
+  EXPECT_EQ(out, item);
+  EXPECT_FALSE(second->TryPop(&out));
 }
 
 }  // namespace

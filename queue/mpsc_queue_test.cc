@@ -65,6 +65,27 @@ TEST(MpscQueueTest, ManyWrapArounds) {
   EXPECT_EQ(q.ApproxSize(), 0u);
 }
 
+TEST(MpscQueueTest, LaneRingGrowsWhileItemsWaitAndKeepsOrder) {
+  // A lane's ring starts small and doubles as the backlog grows; the consumer follows the
+  // items from each outgrown ring into the next, wherever it is in them.
+  MpscQueue<uint64_t> q(4096);
+  uint64_t next_push = 0;
+  uint64_t next_pop = 0;
+  auto check = [&](uint64_t&& v) { EXPECT_EQ(v, next_pop++); };
+  for (uint64_t backlog : {10, 100, 1000, 4096}) {
+    while (next_push - next_pop < backlog) ASSERT_TRUE(q.TryPush(next_push++));
+    EXPECT_EQ(q.ApproxSize(), backlog);
+    // Leave a few to straddle the next growth.
+    EXPECT_EQ(q.Drain(check, backlog - 3), backlog - 3);
+  }
+  while (q.TryPush(next_push)) ++next_push;
+  EXPECT_EQ(next_push - next_pop, q.capacity());
+  q.Drain(check);
+  EXPECT_EQ(next_pop, next_push);
+  EXPECT_EQ(q.ApproxSize(), 0u);
+  EXPECT_EQ(q.HighWater(), 4096u);
+}
+
 TEST(MpscQueueTest, FailedPushChangesNothing) {
   MpscQueue<int> q(4);
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(q.TryPush(i));
