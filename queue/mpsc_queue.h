@@ -28,18 +28,22 @@
 //    producers. Room is counted in credits: a pool starts with capacity() of them, a push
 //    spends one, and the consumer returns them as it drains. A producer takes credits from
 //    the pool in batches (one CAS per batch) and keeps the unspent rest of a batch, so a
-//    push can find the queue full while idle producers hold credits; a batch is at most
-//    capacity() / (16 * lanes), which keeps that held-back room below capacity() (about
-//    capacity() * ln(lanes) / 16 at worst). With one producer, or lanes that push
-//    steadily, the full capacity is usable.
-//  - Memory. A lane's ring starts at 64 items and doubles, up to capacity(), when the
-//    lane's backlog outgrows it; the consumer frees an outgrown ring once it has read past
-//    it. So a queue holds, per producer thread alive at once, about 200 bytes plus a ring
-//    of sizeof(T) times that producer's largest backlog rounded up to a power of two; the
-//    rings' total is at most about twice capacity() * sizeof(T) when producers take turns
-//    filling the queue, and lanes * capacity() * sizeof(T) only if each in turn has
-//    filled it alone. The reactor's queues (capacity 65536, uint64_t or pointers, fed by
-//    a few worker threads) hold 512 bytes per lane until a backlog builds up.
+//    push can find the queue full while other live producers hold credits they have not
+//    spent yet; a batch is at most capacity() / (16 * lanes), which keeps that held-back
+//    room well below capacity() (about capacity() * ln(lanes) / 16 at worst). An exiting
+//    thread parks its unspent credits in its lane, and a producer that finds the pool
+//    empty takes parked credits back before it reports the queue full. With one producer,
+//    or producers that exit or push steadily, the full capacity is usable.
+//  - Memory. A lane's ring starts at min(1024, capacity()) items and doubles, up to
+//    capacity(), when the lane's backlog outgrows it; the consumer frees an outgrown ring
+//    once it has read past it. So a queue holds, per producer thread alive at once, about
+//    200 bytes plus a ring of sizeof(T) times that producer's largest backlog rounded up to
+//    a power of two (at least 1024). A lane that once held capacity() items keeps a ring
+//    that size, so the worst case is lanes * capacity() * sizeof(T), reached only if
+//    every producer in turn filled the queue alone. The reactor's queues (capacity 65536,
+//    uint64_t or pointers, fed by a few worker threads and the admin thread) take 8 KiB
+//    per producer until a backlog builds up, against the 1 MiB the shared cell array took
+//    up front; a producer that backs up the whole queue makes its lane 512 KiB.
 //
 // Thread safety: TryPush may be called from any number of threads at once; a thread's
 // first push to a queue allocates its lane (unless it takes over one left by an exited
@@ -182,7 +186,10 @@ class MpscQueue {
   size_t capacity() const { return mask_ + 1; }
 
  private:
-  static constexpr size_t kFirstRingSize = 64;
+  // Big enough that a producer seldom runs out of ring before the consumer's position
+  // moves on (each time costs it a read of the consumer's line), small enough that a lane
+  // for pointers costs 8 KiB.
+  static constexpr size_t kFirstRingSize = 1024;
   // Credits a producer takes at once: fewer CASes on the pool, more room held back.
   static constexpr size_t kMaxCreditBatch = 256;
 
