@@ -14,10 +14,13 @@
 // Design. Every producer thread pushes into a lane of its own, a single-producer
 // single-consumer ring, so a push is plain stores: no read-modify-write, and the lines it
 // writes stay in its cache until the consumer reads a whole batch of them. The consumer
-// visits the lanes round-robin. A shared Vyukov cell array (one CAS per push to claim a
-// position) measured 0.45-0.65x moodycamel::ConcurrentQueue on the benchmark; lanes
-// remove the CAS and the cell sequence numbers, as moodycamel's per-producer sub-queues
-// do (figures in queue/mpsc_queue_benchmark.cc's comment).
+// visits the lanes round-robin. The shared Vyukov cell array this replaces (one CAS per
+// push to claim a position, a sequence number per cell) measured 0.2-0.65x
+// moodycamel::ConcurrentQueue on //queue:mpsc_queue_benchmark; lanes, like moodycamel's
+// per-producer sub-queues, measured about 1.5-3.5x the cell array run for run on the
+// 2-core development machine, and 0.5-3.5x moodycamel (above 1x in most runs with the
+// consumer on a core of its own; that machine's load made single runs swing widely). A
+// stalled producer no longer holds up the items other producers pushed after it.
 //  - Lanes. A thread gets its lane on its first push to a queue and finds it again through
 //    a thread_local table keyed by a queue id that is never reused, so a table entry for a
 //    destroyed queue can never match a new queue at the same address. When the thread
@@ -47,8 +50,8 @@
 //
 // Thread safety: TryPush may be called from any number of threads at once; a thread's
 // first push to a queue allocates its lane (unless it takes over one left by an exited
-// thread), and a push that outgrows its lane's ring allocates a larger one; no push ever
-// waits for another thread. TryPop and Drain must be called from one consumer thread at a
+// thread), and a push that outgrows its lane's ring allocates a larger one; apart from
+// the allocator, no push ever waits for another thread. TryPop and Drain must be called from one consumer thread at a
 // time (externally serialised if that thread changes). ApproxSize, HighWater and capacity
 // may be called from any thread; they are snapshots and can be stale by the time they
 // return. Items from one producer thread arrive in the order it pushed them; items from
