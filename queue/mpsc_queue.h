@@ -171,9 +171,10 @@ class MpscQueue {
   }
 
   // Calls fn(T&&) on up to `max` items and returns how many it delivered: each lane's
-  // items in order, the lanes in turn, starting after the lane the last call ended with.
-  // Consumer only. fn must not pop from this queue; it may push to it, but must not wait
-  // for room, since only the consumer makes room. Freed room goes back to producers every
+  // items in order, the lanes in turn, starting after the lane the last call ended with,
+  // until `max` or a round over the lanes finds none. Consumer only. fn must not pop from
+  // this queue; it may push to it (those items are delivered by this call too, within
+  // `max`), but must not wait for room, since only the consumer makes room. Freed room goes back to producers every
   // quarter of the capacity and when a lane's turn ends, even if fn throws (the item fn
   // was given stays consumed).
   template <typename F>
@@ -428,18 +429,26 @@ void MpscQueue<T>::Grow(Lane& lane, size_t tail) {
 template <typename T>
 template <typename F>
 size_t MpscQueue<T>::Drain(F&& fn, size_t max) {
-  Lane* const newest = lanes_.load(std::memory_order_acquire);
-  if (newest == nullptr) return 0;
-  if (next_turn_ == nullptr) next_turn_ = newest;
-  Lane* const first = next_turn_;
-  Lane* lane = first;
   size_t delivered = 0;
   size_t seen = 0;
-  do {
-    delivered += DrainLane(*lane, fn, max - delivered, &seen);
-    lane = lane->next_lane != nullptr ? lane->next_lane : newest;
-  } while (lane != first && delivered < max);
-  next_turn_ = lane;
+  size_t seen_again = 0;  // later rounds would count items of the first one again
+  // Rounds over the lanes until one finds nothing: items that fn pushes (to this thread's
+  // lane, perhaps new) are delivered by the same Drain, as callers that post to their own
+  // queue rely on.
+  for (size_t* lane_sizes = &seen;; lane_sizes = &seen_again) {
+    Lane* const newest = lanes_.load(std::memory_order_acquire);
+    if (newest == nullptr) break;
+    if (next_turn_ == nullptr) next_turn_ = newest;
+    Lane* const first = next_turn_;
+    Lane* lane = first;
+    const size_t before = delivered;
+    do {
+      delivered += DrainLane(*lane, fn, max - delivered, lane_sizes);
+      lane = lane->next_lane != nullptr ? lane->next_lane : newest;
+    } while (lane != first && delivered < max);
+    next_turn_ = lane;
+    if (delivered == before || delivered == max) break;
+  }
   // Lanes are read one after another while producers refill the earlier ones, so the sum
   // can exceed what the queue held at any one time, but never the capacity.
   seen = std::min(seen, capacity());

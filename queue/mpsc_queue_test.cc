@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace ringside {
@@ -174,6 +175,20 @@ TEST(MpscQueueTest, LongDrainHandsCellsBackEveryQuarterOfCapacity) {
   ASSERT_TRUE(q.TryPop(&out));
   EXPECT_EQ(out, 102);
   EXPECT_FALSE(q.TryPop(&out));
+}
+
+TEST(MpscQueueTest, DrainDeliversWhatTheCallbackPushes) {
+  // The reactor posts tasks to itself from a task and wakes nobody for them. The first
+  // item comes from another thread, so the callback's pushes open a lane during the Drain.
+  MpscQueue<int> q(4);
+  std::thread([&q] { ASSERT_TRUE(q.TryPush(0)); }).join();
+  std::vector<int> seen;
+  const size_t delivered = q.Drain([&](int&& v) {
+    seen.push_back(v);
+    if (v < 5) EXPECT_TRUE(q.TryPush(v + 1));
+  });
+  EXPECT_EQ(delivered, 6u);
+  EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4, 5}));
 }
 
 TEST(MpscQueueTest, DrainPublishesPositionWhenCallbackThrows) {
