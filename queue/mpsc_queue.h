@@ -15,12 +15,11 @@
 // single-consumer ring, so a push is plain stores: no read-modify-write, and the lines it
 // writes stay in its cache until the consumer reads a whole batch of them. The consumer
 // visits the lanes round-robin. The shared Vyukov cell array this replaces (one CAS per
-// push to claim a position, a sequence number per cell) measured 0.2-0.65x
-// moodycamel::ConcurrentQueue on //queue:mpsc_queue_benchmark; lanes, like moodycamel's
-// per-producer sub-queues, measured about 1.5-3.5x the cell array run for run on the
-// 2-core development machine, and 0.5-3.5x moodycamel (above 1x in most runs with the
-// consumer on a core of its own; that machine's load made single runs swing widely). A
-// stalled producer no longer holds up the items other producers pushed after it.
+// push to claim a position, a sequence number per cell) measured a median of 0.2-0.45x
+// moodycamel::ConcurrentQueue at 1 and 2 producers on //queue:mpsc_queue_benchmark;
+// lanes, like moodycamel's per-producer sub-queues, measured medians of 0.9-1.9x over
+// the same runs (a loaded 2-core machine: single runs ranged 0.5-3.6x). A stalled
+// producer no longer holds up the items other producers pushed after it.
 //  - Lanes. A thread gets its lane on its first push to a queue and finds it again through
 //    a thread_local table keyed by a queue id that is never reused, so a table entry for a
 //    destroyed queue can never match a new queue at the same address. When the thread
