@@ -816,8 +816,11 @@ class Reactor::Impl {
     close(c.fd);
     DetachRing(c);
     c.handler.reset();
-    c.out = std::string();
-    c.sending = std::string();
+    // The slot is reused, never freed, so it must give back what this connection's output
+    // grew to. Swapped, not assigned: libstdc++'s move-assignment of an empty string keeps
+    // the old buffer.
+    std::string().swap(c.out);
+    std::string().swap(c.sending);
     c.peer.clear();
     c.sent = 0;
     c.fd = -1;
