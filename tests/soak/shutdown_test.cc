@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "tests/soak/http_exchange.h"
 #include "tests/soak/load_connection.h"
 #include "tests/soak/server_process.h"
@@ -76,6 +77,7 @@ struct Client {
   // closed at once, as a real client would.
   bool ended = false;
   bool reset = false;
+  std::string how;  // how it ended, with the figures at that point
   bool cut_short = false;  // it ended with part of a response received
   uint64_t responses = 0;
   uint64_t responses_at_signal = 0;
@@ -117,6 +119,9 @@ TEST_P(ShutdownTest, SigtermMidPipelineSendsWholeResponsesRefusesNewAndExitsZero
     c.reset = reset;
     c.cut_short = c.conn->checker().mid_response();
     c.responses = c.conn->checker().responses_checked();
+    c.how = absl::StrCat(reset ? "reset" : "EOF", " after ", c.responses, " responses, ",
+                         c.conn->bytes_sent(), " bytes sent, ",
+                         c.conn->checker().outstanding(), " responses outstanding");
     poller.Remove(c.conn->fd());
     c.conn.reset();
     --open;
@@ -153,11 +158,17 @@ TEST_P(ShutdownTest, SigtermMidPipelineSendsWholeResponsesRefusesNewAndExitsZero
 
   // Load: every connection has had answers, and has more requests in flight.
   const Clock::time_point load_deadline = Clock::now() + std::chrono::seconds(60);
-  while (!all([](const Client& c) { return c.conn->checker().responses_checked() > 0; })) {
+  while (!all([](const Client& c) {
+    return c.ended || c.conn->checker().responses_checked() > 0;
+  })) {
     ASSERT_LT(Clock::now(), load_deadline) << "not every connection got a response";
     drive(milliseconds(100));
   }
   ASSERT_TRUE(mismatches.empty()) << mismatches.front();
+  ASSERT_EQ(open, clients.size()) << "connections ended before the signal; first: "
+                                  << std::find_if(clients.begin(), clients.end(),
+                                                  [](const Client& c) { return c.ended; })
+                                         ->how;
   for (Client& c : clients) c.responses_at_signal = c.conn->checker().responses_checked();
 
   const Clock::time_point signalled = Clock::now();
