@@ -26,9 +26,12 @@ size_t RandomWriteSize(std::mt19937_64& rng) {
 
 }  // namespace
 
-std::unique_ptr<LoadConnection> LoadConnection::Connect(uint16_t port) {
+std::unique_ptr<LoadConnection> LoadConnection::Connect(uint16_t port, int receive_buffer) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return nullptr;
+  if (receive_buffer > 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);

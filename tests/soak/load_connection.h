@@ -38,8 +38,9 @@ class LoadConnection {
     kMismatch,  // a received byte differs from the expected response; see checker()
   };
 
-  // Connects to 127.0.0.1:port; nullptr (errno set) if that fails.
-  static std::unique_ptr<LoadConnection> Connect(uint16_t port);
+  // Connects to 127.0.0.1:port; nullptr (errno set) if that fails. A non-zero
+  // `receive_buffer` sets SO_RCVBUF first, for a client whose window fills quickly.
+  static std::unique_ptr<LoadConnection> Connect(uint16_t port, int receive_buffer = 0);
   ~LoadConnection();
   LoadConnection(const LoadConnection&) = delete;
   LoadConnection& operator=(const LoadConnection&) = delete;

@@ -1,9 +1,10 @@
 // Graceful shutdown under load (issue 7, item 6; DESIGN.md "Contracts": SIGINT/SIGTERM stop
 // accepting, finish what is in flight, exit 0): the real server binary gets SIGTERM while
 // 1,000 connections each keep a pipeline of requests in flight, written in random
-// fragments, and a tenth of them stop reading for a while after the signal, so responses
-// are still being written into full socket buffers when the server begins to close
-// connections. Every connection's received stream must parse as whole, byte-exact responses
+// fragments. A tenth of them are slow readers: a 4 KiB receive buffer, and after the signal
+// they stop reading for a while but keep sending, so when the server begins to close
+// connections their responses sit in its socket buffers while more requests arrive.
+// Every connection's received stream must parse as whole, byte-exact responses
 // up to where it ended (EOF or reset) — never a response cut short — new connections must
 // be refused soon after the signal, and the process must exit 0 within --shutdown_timeout_ms.
 #include <arpa/inet.h>
@@ -48,6 +49,9 @@ constexpr milliseconds kExitGrace(1000);
 constexpr milliseconds kRefuseDeadline(2000);
 // How long the slow readers stop reading after the signal (well within the deadline).
 constexpr milliseconds kSlowReaderPause(1000);
+constexpr int kSlowReaderBuffer = 4096;
+
+bool SlowReader(size_t i) { return i % 10 == 0; }
 
 // 1,000 client sockets here and 1,000 accepted ones in the server (which inherits the limit).
 void RaiseFdLimit() {
@@ -75,6 +79,7 @@ struct Client {
   std::unique_ptr<LoadConnection> conn;
   // Filled when the connection ends (the server closed or reset it), so the socket can be
   // closed at once, as a real client would.
+  bool write_failed = false;
   bool ended = false;
   bool reset = false;
   std::string how;  // how it ended, with the figures at that point
@@ -98,16 +103,20 @@ TEST_P(ShutdownTest, SigtermMidPipelineSendsWholeResponsesRefusesNewAndExitsZero
   std::mt19937_64 rng(GetParam() ? 11 : 12);
   Poller poller;
   std::vector<Client> clients(kConnections);
-  // Tops the pipeline up, so the connection is always mid-pipeline.
-  auto top_up = [&](Client& c) {
-    while (c.conn->checker().outstanding() < kInFlight) {
-      c.conn->Queue(RandomExchange(rng, {}));
-    }
+  Clock::time_point slow_readers_resume;  // epoch: nobody pauses before the signal
+  auto paused = [&](size_t i) { return SlowReader(i) && Clock::now() < slow_readers_resume; };
+  // Tops the pipeline up, so the connection is always mid-pipeline. A paused reader gets no
+  // answers, so it keeps sending by going deeper.
+  auto top_up = [&](size_t i) {
+    Client& c = clients[i];
+    while (c.conn->checker().outstanding() < kInFlight) c.conn->Queue(RandomExchange(rng, {}));
+    if (paused(i) && !c.conn->wants_write()) c.conn->Queue(RandomExchange(rng, {}));
   };
   for (size_t i = 0; i < clients.size(); ++i) {
-    clients[i].conn = LoadConnection::Connect(server.port());
+    clients[i].conn =
+        LoadConnection::Connect(server.port(), SlowReader(i) ? kSlowReaderBuffer : 0);
     ASSERT_NE(clients[i].conn, nullptr) << "connect " << i << ": " << std::strerror(errno);
-    top_up(clients[i]);
+    top_up(i);
     poller.Add(clients[i].conn->fd(), i, true);
   }
 
@@ -126,13 +135,11 @@ TEST_P(ShutdownTest, SigtermMidPipelineSendsWholeResponsesRefusesNewAndExitsZero
     c.conn.reset();
     --open;
   };
-  Clock::time_point slow_readers_resume;  // epoch: nobody pauses before the signal
   auto drive = [&](milliseconds timeout) {
     for (const Poller::Event& e : poller.Wait(timeout)) {
       Client& c = clients[e.token];
       if (c.ended) continue;
-      const bool paused = e.token % 10 == 0 && Clock::now() < slow_readers_resume;
-      if (e.readable && !paused) {
+      if (e.readable && !paused(e.token)) {
         const LoadConnection::Io io = c.conn->Read();
         if (io == LoadConnection::Io::kMismatch) {
           mismatches.push_back(c.conn->checker().error());
@@ -144,12 +151,15 @@ TEST_P(ShutdownTest, SigtermMidPipelineSendsWholeResponsesRefusesNewAndExitsZero
           continue;
         }
       }
+      if (c.write_failed) continue;
       if (e.writable && c.conn->WriteFragment(rng) != LoadConnection::Io::kOk) {
-        // The server closed its side and a write hit the reset; what was read stands.
-        end(e.token, /*reset=*/true);
+        // The server is gone from this connection, but what it sent before may still be
+        // waiting to be read: reading goes on until the EOF or the reset.
+        c.write_failed = true;
+        poller.Update(c.conn->fd(), e.token, /*want_write=*/false);
         continue;
       }
-      top_up(c);
+      top_up(e.token);
     }
   };
   auto all = [&](auto predicate) {
