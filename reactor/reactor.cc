@@ -729,12 +729,15 @@ class Reactor::Impl {
       if (!c.in_use || c.closing) continue;
       const uint64_t quiet = now - c.last_activity_ms;
       if (c.lingering) {
-        if (quiet >= kLingerMs || stopping_) Close(c);
+        if (quiet >= kLingerMs) Close(c);
         continue;
       }
       const bool quiescent = c.unsent() == 0 && !c.send_inflight;
+      // Not Close(): the kernel may still hold sent bytes the client has not taken, and a
+      // close() with unread input resets the connection and drops them. Linger instead: FIN
+      // after those bytes; the client's EOF or the shutdown deadline ends it.
       if (stopping_ && quiescent) {
-        Close(c);
+        BeginLinger(c);
         continue;
       }
       if (config_.idle_timeout_ms > 0 && quiescent && !c.input_paused &&
