@@ -15,8 +15,8 @@
 // the wrong reference), runs the measured churn, waits again, and compares: open fds must
 // be back exactly, RSS within a tolerance (not under ASan, whose quarantine keeps freed
 // memory on purpose), and — when the server serves the admin gRPC
-// service — no bgid held but by a pooled ring, and no more pooled rings than connections
-// were open at once. Last, SIGTERM must end the server with status 0.
+// service — no connection left, no bgid held but by a pooled ring, and no more pooled rings
+// than the pools' cap. Last, SIGTERM must end the server with status 0.
 //
 // Thread-compatible; test-only.
 #ifndef RINGSIDE_TESTS_SOAK_SOAK_H_
