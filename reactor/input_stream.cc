@@ -3,6 +3,11 @@
 #include <utility>
 
 namespace ringside {
+namespace {
+
+constexpr size_t kRetainedCopyCapacity = 16 << 10;
+
+}  // namespace
 
 std::string_view InputStream::pending() const {
   if (!copy_.empty()) return std::string_view(copy_).substr(begin_);
@@ -65,7 +70,13 @@ void InputStream::Consume(size_t n) {
 void InputStream::Clear() {
   current_.Reset();
   tail_.Reset();
-  copy_.clear();
+  // A typical request's worth of copy buffer is kept for the next straddle; one grown by a
+  // large request is not, or every connection slot would keep its largest request forever.
+  if (copy_.capacity() > kRetainedCopyCapacity) {
+    std::string().swap(copy_);
+  } else {
+    copy_.clear();
+  }
   begin_ = end_ = tail_at_ = 0;
 }
 

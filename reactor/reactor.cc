@@ -729,12 +729,15 @@ class Reactor::Impl {
       if (!c.in_use || c.closing) continue;
       const uint64_t quiet = now - c.last_activity_ms;
       if (c.lingering) {
-        if (quiet >= kLingerMs || stopping_) Close(c);
+        if (quiet >= kLingerMs) Close(c);
         continue;
       }
       const bool quiescent = c.unsent() == 0 && !c.send_inflight;
+      // Not Close(): the kernel may still hold sent bytes the client has not taken, and a
+      // close() with unread input resets the connection and drops them. Linger instead: FIN
+      // after those bytes; the client's EOF or the shutdown deadline ends it.
       if (stopping_ && quiescent) {
-        Close(c);
+        BeginLinger(c);
         continue;
       }
       if (config_.idle_timeout_ms > 0 && quiescent && !c.input_paused &&
@@ -816,8 +819,11 @@ class Reactor::Impl {
     close(c.fd);
     DetachRing(c);
     c.handler.reset();
-    c.out = std::string();
-    c.sending = std::string();
+    // The slot is reused, never freed, so it must give back what this connection's output
+    // grew to. Swapped, not assigned: libstdc++'s move-assignment of an empty string keeps
+    // the old buffer.
+    std::string().swap(c.out);
+    std::string().swap(c.sending);
     c.peer.clear();
     c.sent = 0;
     c.fd = -1;

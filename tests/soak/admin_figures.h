@@ -1,0 +1,28 @@
+// admin_figures.h: the server-wide buffer figures the soak compares, read through the admin
+// gRPC service (services/admin/admin.proto, RingAdmin.GetServerStats) and summed over
+// reactors.
+//
+// Thread-compatible; test-only.
+#ifndef RINGSIDE_TESTS_SOAK_ADMIN_FIGURES_H_
+#define RINGSIDE_TESTS_SOAK_ADMIN_FIGURES_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace ringside::soak {
+
+struct AdminFigures {
+  uint64_t connections = 0;
+  uint64_t bgids_in_use = 0;   // held by live rings and by pooled ones
+  uint64_t pooled_rings = 0;   // torn-down rings kept registered for reuse, with their bgid
+  uint64_t reserved_bytes = 0;  // slab bytes of every ring, live and pooled
+};
+
+// Asks the admin service at HOST:PORT (no token) for GetServerStats.
+absl::StatusOr<AdminFigures> ReadAdminFigures(const std::string& address);
+
+}  // namespace ringside::soak
+
+#endif  // RINGSIDE_TESTS_SOAK_ADMIN_FIGURES_H_
