@@ -237,7 +237,7 @@ class Reactor::Impl {
     void CountRequest() override { ++stats.requests; }
     void CountRejectedRequest() override { ++impl->totals_.requests_rejected; }
     void ArmTimer(uint32_t ms) override {
-      timer_deadline_ms = NowMs() + ms;
+      timer_deadline_ms = impl->now_ms_ + ms;
       impl->ScheduleSweep(timer_deadline_ms);
     }
     void CancelTimer() override { timer_deadline_ms = 0; }
@@ -340,17 +340,19 @@ class Reactor::Impl {
     while (!finished_) {
       if (stop_requested_.load(std::memory_order_acquire) && !stopping_) BeginShutdown();
       WaitForCompletions();
+      // One clock read per iteration stamps every completion it handles: activity times
+      // only need the sweep's millisecond granularity, not a clock read per recv and send.
+      now_ms_ = NowMs();
       ++totals_.loop_iterations;
       ReapCompletions();
       RunTasks();
       manager_->DrainReleases();
       manager_->Flush([this](RingId ring) { OnBuffersReturned(ring); });
       // Sweeps may produce output (a handler's timeout response), so they go first.
-      const uint64_t now = NowMs();
-      if (now >= next_sweep_ms_) Sweep(now);
+      if (now_ms_ >= next_sweep_ms_) Sweep(now_ms_);
       ResumeInputs();
       FlushOutputs();
-      if (stopping_ && (live_ == 0 || now >= shutdown_deadline_ms_)) finished_ = true;
+      if (stopping_ && (live_ == 0 || now_ms_ >= shutdown_deadline_ms_)) finished_ = true;
     }
   }
 
@@ -486,7 +488,7 @@ class Reactor::Impl {
     c.id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
     c.handler = handlers_();
     c.stats = ConnectionStats{};
-    c.last_activity_ms = NowMs();
+    c.last_activity_ms = now_ms_;
     c.timer_deadline_ms = 0;
     ++live_;
     ++totals_.connections_accepted;
@@ -549,7 +551,7 @@ class Reactor::Impl {
       ++totals_.recv_completions;
       c.stats.recv_bytes += static_cast<uint64_t>(res);
       if (flags & IORING_CQE_F_BUF_MORE) ++c.stats.buf_more_completions;
-      c.last_activity_ms = NowMs();
+      c.last_activity_ms = now_ms_;
       if (c.lingering || c.closing) {
         lease.Reset();
       } else {
@@ -636,7 +638,7 @@ class Reactor::Impl {
     if (res < 0) return Close(c);
     c.sent += static_cast<size_t>(res);
     c.stats.bytes_sent += static_cast<uint64_t>(res);
-    c.last_activity_ms = NowMs();
+    c.last_activity_ms = now_ms_;
     if (c.backpressure && c.unsent() <= config_.output_high_water / 2) {
       c.backpressure = false;
       RunHandler(c);
@@ -653,7 +655,7 @@ class Reactor::Impl {
   void BeginLinger(Connection& c) {
     if (c.lingering) return;
     c.lingering = true;
-    c.last_activity_ms = NowMs();
+    c.last_activity_ms = now_ms_;
     ++lingering_;
     ScheduleSweep(c.last_activity_ms + SweepPeriodMs());
     shutdown(c.fd, SHUT_WR);
@@ -793,7 +795,7 @@ class Reactor::Impl {
       return Close(c);
     }
     AttachRing(c, *ring);
-    c.last_activity_ms = NowMs();
+    c.last_activity_ms = now_ms_;
     ScheduleSweep(c.last_activity_ms + SweepPeriodMs());
     ++c.stats.rearms;
     ArmRecv(c);
@@ -841,7 +843,7 @@ class Reactor::Impl {
 
   void BeginShutdown() {
     stopping_ = true;
-    shutdown_deadline_ms_ = NowMs() + config_.shutdown_timeout_ms;
+    shutdown_deadline_ms_ = now_ms_ + config_.shutdown_timeout_ms;
     next_sweep_ms_ = 0;
     if (accept_armed_) {
       io_uring_sqe* sqe = Sqe();
@@ -877,8 +879,10 @@ class Reactor::Impl {
     }
     for (auto& slot : connections_) {
       Connection& c = *slot;
-      if (!c.in_use) continue;
+      // A slot's stream lives as long as the reactor and counts for every connection the
+      // slot has held, so summing every slot gives the reactor's total.
       t.input_bytes_copied += c.in.copied_bytes();
+      if (!c.in_use) continue;
       ConnectionStats s = c.stats;
       s.connection_id = c.id;
       s.reactor_id = config_.id;
@@ -941,6 +945,7 @@ class Reactor::Impl {
   static constexpr uint64_t kLingerMs = 2000;  // how long a closing client may take to EOF
   static constexpr uint64_t kStoppingSweepMs = 10;
   uint64_t next_sweep_ms_ = kNever;
+  uint64_t now_ms_ = NowMs();  // the clock as of this loop iteration's wake-up
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<uint32_t> free_slots_;
   std::vector<SlotRef> ring_owner_;  // per-connection ring slot -> its connection
