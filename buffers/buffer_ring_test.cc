@@ -4,11 +4,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "buffers/test_sockets.h"
+#include "tests/process_memory.h"
 
 namespace ringside {
 namespace {
@@ -195,27 +195,20 @@ TEST(BufferRingTest, IncrementalRefusedByKernelIsReportedUnsupported) {
   EXPECT_NE(ring.status().message().find("unsupported"), std::string::npos);
 }
 
-size_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  size_t size = 0, resident = 0;
-  statm >> size >> resident;
-  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
-}
-
 TEST(BufferRingTest, ThousandIdleRingsCostUnderEightKiBResidentEach) {
   TestUring uring;
   std::vector<std::unique_ptr<BufferRing>> rings;
   rings.reserve(1000);
-  const size_t before = ResidentBytes();
+  const int64_t before = ResidentBytes();
   for (uint16_t i = 0; i < 1000; ++i) {
     rings.push_back(MakeRing(uring, {.bgid = static_cast<uint16_t>(100 + i), .entries = 8,
                                      .buffer_size = 16384}));
     ASSERT_NE(rings.back(), nullptr);
   }
-  const size_t per_ring = (ResidentBytes() - before) / rings.size();
+  const int64_t per_ring = (ResidentBytes() - before) / static_cast<int64_t>(rings.size());
   RecordProperty("resident_bytes_per_idle_ring", static_cast<int>(per_ring));
-  std::printf("resident bytes per idle ring: %zu\n", per_ring);
-  EXPECT_LT(per_ring, 8192u);
+  std::printf("resident bytes per idle ring: %lld\n", static_cast<long long>(per_ring));
+  EXPECT_LT(per_ring, 8192);
 }
 
 }  // namespace

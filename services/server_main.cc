@@ -19,6 +19,7 @@
 #include "reactor/reactor.h"
 #include "services/admin/admin_server.h"
 #include "services/echo/echo_handler.h"
+#include "services/heap_trimmer.h"
 #include "services/http/http_app.h"
 #include "services/http/http_handler.h"
 #include "services/http/worker_pool.h"
@@ -56,6 +57,8 @@ ABSL_FLAG(int64_t, max_body, 8 << 20, "largest request body, bytes (413 above)")
 ABSL_FLAG(int, max_request_line, 8192, "longest request line, bytes (414 above)");
 ABSL_FLAG(int, max_header_bytes, 16384, "largest header block, bytes (431 above)");
 ABSL_FLAG(int, shutdown_timeout_ms, 10000, "on SIGINT/SIGTERM, how long in-flight work may take");
+ABSL_FLAG(int, heap_trim_interval_ms, 1000,
+          "how often freed heap memory over 2 MiB is given back to the kernel; 0: never");
 
 namespace ringside {
 namespace {
@@ -124,6 +127,11 @@ int Main() {
       static_cast<uint32_t>(absl::GetFlag(FLAGS_conn_ring_entries));
   config.buffers.budget_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_buffer_budget_mb)) << 20;
 
+  const int trim_interval_ms = absl::GetFlag(FLAGS_heap_trim_interval_ms);
+  if (trim_interval_ms < 0) return Fail("--heap_trim_interval_ms must not be negative");
+  // Before the reactors start, so every block they allocate is under the same policy.
+  HeapTrimmer heap_trimmer({});
+
   net::HttpLimits limits;
   limits.max_body = static_cast<size_t>(absl::GetFlag(FLAGS_max_body));
   limits.max_request_line = static_cast<size_t>(absl::GetFlag(FLAGS_max_request_line));
@@ -188,8 +196,17 @@ int Main() {
   }
   std::fflush(stdout);
 
+  // This thread has nothing else to do while it waits for a signal, so it keeps the heap.
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  if (trim_interval_ms > 0) {
+    const timespec interval{.tv_sec = trim_interval_ms / 1000,
+                            .tv_nsec = (trim_interval_ms % 1000) * 1000000L};
+    while ((signal_number = sigtimedwait(&signals, nullptr, &interval)) < 0) {
+      heap_trimmer.MaybeTrim();
+    }
+  } else {
+    sigwait(&signals, &signal_number);
+  }
   std::fprintf(stderr, "ringside: signal %d, finishing in-flight work\n", signal_number);
   // The admin server stops first: a reactor that has ended only repeats its last snapshot.
   if (admin_server) admin_server->Shutdown();

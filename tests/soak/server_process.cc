@@ -13,11 +13,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "tests/process_memory.h"
 #include "tools/cpp/runfiles/runfiles.h"
 
 namespace ringside::soak {
@@ -158,17 +158,8 @@ std::optional<int> ServerProcess::WaitForExit(std::chrono::milliseconds deadline
 }
 
 int64_t ServerProcess::ResidentKb() const {
-  std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    int64_t kb = 0;
-    // "VmRSS:\t   12345 kB"
-    if (line.rfind("VmRSS:", 0) == 0 &&
-        absl::SimpleAtoi(line.substr(6, line.size() - 6 - 3), &kb)) {
-      return kb;
-    }
-  }
-  return -1;
+  const int64_t bytes = ResidentBytes(pid_);
+  return bytes < 0 ? -1 : bytes / 1024;
 }
 
 int ServerProcess::OpenFds() const {

@@ -8,6 +8,7 @@
 #include <limits>
 #include <memory>
 #include <random>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -249,6 +250,23 @@ ServerFigures Figures(const ServerProcess& server) {
   return f;
 }
 
+// The server gives freed heap back to the kernel on a timer (--heap_trim_interval_ms, 1 s),
+// so a quiet server's RSS falls for a while; it is read once it has not fallen for a few
+// of those intervals.
+void WaitForSteadyResidentSize(const ServerProcess& server) {
+  constexpr auto kSteady = std::chrono::seconds(3);
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(30);
+  int64_t lowest = server.ResidentKb();
+  Clock::time_point lowest_since = Clock::now();
+  while (Clock::now() - lowest_since < kSteady && Clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(100));
+    if (const int64_t rss = server.ResidentKb(); rss < lowest) {
+      lowest = rss;
+      lowest_since = Clock::now();
+    }
+  }
+}
+
 // Bgids not held by a pooled ring: the live rings' (the shared ring's, in shared mode).
 uint64_t LiveBgids(const AdminFigures& a) { return a.bgids_in_use - a.pooled_rings; }
 
@@ -330,6 +348,7 @@ SoakReport RunSoak(const SoakOptions& options) {
     return report;
   }
   wait_quiet("warm-up");
+  WaitForSteadyResidentSize(server);
   report.baseline = Figures(server);
 
   if (!Churn(server.port(), options.concurrency, options.seed + 1)

@@ -10,9 +10,10 @@
 // by a reset (SO_LINGER 0) in the middle of a request or of a response — those responses
 // are not checked, but the server must carry on. A closed connection is replaced at once.
 //
-// RunSoak starts the server, runs a warm-up churn, waits until the server is quiet and
-// takes its figures as the baseline (allocators keep freed memory, so a fresh process is
-// the wrong reference), runs the measured churn, waits again, and compares: open fds must
+// RunSoak starts the server, runs a warm-up churn, waits until the server is quiet and its
+// RSS has stopped falling (it trims its heap once a second) and takes its figures as the
+// baseline (pooled rings and allocator caches stay, so a fresh process is the wrong
+// reference), runs the measured churn, waits again, and compares: open fds must
 // be back exactly, RSS within a tolerance (not under ASan, whose quarantine keeps freed
 // memory on purpose), and — when the server serves the admin gRPC
 // service — no connection left, no bgid held but by a pooled ring, and no more pooled rings
@@ -41,8 +42,8 @@ struct SoakOptions {
   int reactors = 2;
   uint32_t ring_idle_ms = 200;        // the server's --ring_idle_ms, kept short
   uint64_t seed = 1;
-  // RSS may end this much above the post-warm-up baseline: glibc keeps freed chunks in
-  // per-thread arenas and their reuse is not exact. Measured growth is far below this.
+  // RSS may end this much above the post-warm-up baseline: the server trims its heap only
+  // when over 2 MiB is free, and which chunks stay in use is not exact.
   int64_t rss_tolerance_kb = 4096;
 };
 
