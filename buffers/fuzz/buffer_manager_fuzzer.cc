@@ -29,8 +29,11 @@
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -208,6 +211,48 @@ Cqe KernelEmptyWithBuffer(BufferRing& ring, RingModel& m, int32_t res) {
   return {res, IORING_CQE_F_BUFFER | (bid << IORING_CQE_BUFFER_SHIFT)};
 }
 
+// Stands for every thread but the reactor. One thread, not one per release: the release
+// queue keeps each producer's order but none between producers, and the model applies the
+// queued words in the order they were pushed.
+class OtherThread {
+ public:
+  OtherThread() : thread_([this] { Serve(); }) {}
+  ~OtherThread() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // Runs `fn` on the other thread; returns once it has.
+  void Run(const std::function<void()>& fn) {
+    std::unique_lock<std::mutex> lock(mu_);
+    task_ = &fn;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return task_ == nullptr; });
+  }
+
+ private:
+  void Serve() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stop_ || task_ != nullptr; });
+      if (task_ == nullptr) return;
+      (*task_)();
+      task_ = nullptr;
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const std::function<void()>* task_ = nullptr;
+  bool stop_ = false;
+  std::thread thread_;  // last: it starts using the members above at once
+};
+
 // A lease the fuzzer holds, with the bytes the kernel wrote for it.
 struct Held {
   BufferLease lease;
@@ -263,6 +308,7 @@ class Harness {
   std::atomic<uint64_t> wakes_{0};
   BufferManager manager_;
   std::vector<Held> held_;  // declared after manager_: leases release into it
+  OtherThread other_;       // after queue_: it may hold a producer lane of it
 
   BufferManagerStats stats_;  // expected; the derived fields are computed in CheckAll
   std::vector<Slot> slots_;
@@ -474,7 +520,7 @@ void Harness::ReleaseOnOtherThread(Input& in) {
   const uint64_t word = held_[i].lease.release_word();
   BufferLease lease = std::move(held_[i].lease);
   held_.erase(held_.begin() + static_cast<ptrdiff_t>(i));
-  std::thread([&lease] { lease.Reset(); }).join();
+  other_.Run([&lease] { lease.Reset(); });
   queued_.push_back(word);
   if (!wake_pending_) {
     wake_pending_ = true;
@@ -563,7 +609,7 @@ void Harness::ForgeRelease(Input& in) {
   // buffer of a double release may have a reader again.
   if ((kind & 0x80) != 0 && kind % 3 != 2 && queued_.size() < queue_.capacity()) {
     // As another thread's release would arrive (its wake-up is not modelled here).
-    FUZZ_CHECK(queue_.TryPush(word.Pack()));
+    other_.Run([&] { FUZZ_CHECK(queue_.TryPush(word.Pack())); });
     queued_.push_back(word.Pack());
   } else {
     manager_.Release(word.Pack());
