@@ -21,12 +21,6 @@
 namespace ringside::soak {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitizedServer = true;
-#else
-constexpr bool kSanitizedServer = false;
-#endif
-
 constexpr int64_t kMiB = 1024;  // in KiB, as ServerProcess reports RSS
 constexpr int kConnections = 32;
 constexpr int kRounds = 6;

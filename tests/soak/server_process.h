@@ -27,6 +27,14 @@
 
 namespace ringside::soak {
 
+// Whether the server runs under ASan (whose quarantine keeps freed memory, so its RSS says
+// nothing about leaks): it is a data dependency, built with the same sanitizers as the test.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitizedServer = true;
+#else
+inline constexpr bool kSanitizedServer = false;
+#endif
+
 // Where Bazel put //services:server among the runfiles (`data = ["//services:server"]`) of
 // the running binary, whose argv[0] is `argv0`, or of the running test when it is null.
 std::string ServerBinary(const char* argv0 = nullptr);

@@ -27,12 +27,6 @@ using std::chrono::milliseconds;
 using testing::WaitFor;
 
 constexpr uint64_t kNever = std::numeric_limits<uint64_t>::max();
-// The server binary is a data dependency, so it is built with the same sanitizers as this.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitizedServer = true;
-#else
-constexpr bool kSanitizedServer = false;
-#endif
 // A connection that makes no progress this long is reported as stalled. Generous: under
 // ASan the server is several times slower, and one round can carry 32 x 64 KiB each way.
 constexpr auto kStallLimit = std::chrono::seconds(30);
