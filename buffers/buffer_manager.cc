@@ -1,7 +1,6 @@
 #include "buffers/buffer_manager.h"
 
 #include <optional>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -16,11 +15,10 @@ constexpr uint64_t kSyscallsPerRingTeardown = 3;
 }  // namespace
 
 BufferManager::BufferManager(io_uring* ring, const BufferManagerConfig& config,
-                             MpscUlongQueue* release_queue, std::function<void()> wake)
+                             Mailbox<uint64_t>* releases)
     : uring_(ring),
       config_(config),
-      release_queue_(release_queue),
-      wake_(std::move(wake)),
+      releases_(releases),
       owner_(pthread_self()),
       gids_(config.first_bgid, config.last_bgid) {}
 
@@ -186,19 +184,19 @@ void BufferManager::Release(uint64_t release_word) {
     ApplyRelease(release_word);
     return;
   }
-  while (!release_queue_->TryPush(release_word)) {
-    // Full: make sure the reactor is draining, then retry; a release is never dropped.
-    release_queue_full_retries_.fetch_add(1, std::memory_order_relaxed);
-    wake_();
-    std::this_thread::yield();
-  }
-  if (!wake_pending_.exchange(true, std::memory_order_acq_rel)) wake_();
+  // A full queue makes the releasing thread wait (yielding) for room: never dropped.
+  releases_->Push(release_word);
+}
+
+void BufferManager::Retain(uint64_t release_word) {
+  const ReleaseWord word = ReleaseWord::Unpack(release_word);
+  // The caller holds a lease on this buffer, so its slot is live or awaiting release and
+  // the buffer has a reader: a second reader cannot revive a recycled buffer.
+  slots_[word.slot].ring->Retain(word.bid);
 }
 
 void BufferManager::DrainReleases() {
-  // Cleared before draining: a word pushed after this store wakes the reactor again.
-  wake_pending_.store(false, std::memory_order_seq_cst);
-  release_queue_->Drain([this](uint64_t&& word) { ApplyRelease(word); });
+  stats_.releases_queued += releases_->Drain([this](uint64_t&& word) { ApplyRelease(word); });
 }
 
 void BufferManager::ApplyRelease(uint64_t release_word) {
@@ -246,8 +244,7 @@ void BufferManager::Flush(const std::function<void(RingId)>& returned) {
 BufferManagerStats BufferManager::stats() const {
   BufferManagerStats out = stats_;
   out.rings_pooled = pool_.size();
-  out.release_queue_full_retries =
-      release_queue_full_retries_.load(std::memory_order_relaxed);
+  out.release_queue_full_retries = releases_->full_retries();
   out.bgids_in_use = gids_.in_use();
   out.bgids_free = gids_.capacity() - gids_.in_use();
   return out;

@@ -6,7 +6,8 @@
 // a bgid from a GidAllocator. If the kernel refuses IOU_PBUF_RING_INC, Init() falls back to
 // shared mode and fallback_reason() says why.
 //
-//   BufferManager manager(&uring, config, &release_queue, [&] { WakeReactor(); });
+//   Mailbox<uint64_t> releases(65536, [&] { WakeReactor(); });
+//   BufferManager manager(&uring, config, &releases);
 //   RETURN_IF_ERROR(manager.Init());
 //   absl::StatusOr<RingId> ring = manager.AttachRing();   // per connection
 //   ... prep a multishot recv with buffer select on manager.bgid(*ring) ...
@@ -24,9 +25,11 @@
 // Thread-safety: everything but Release() runs on the owning (reactor) thread — the thread
 // that constructed the manager, or the one that last called BindToCurrentThread().
 // Release() (reached through BufferLease) is thread-safe: on the owner it applies at once,
-// elsewhere it travels as one 64-bit ReleaseWord (see release_word.h) on the reactor's
-// MpscUlongQueue; when the queue is full the releasing thread backs off and retries, so no
-// release is lost.
+// elsewhere it travels as one 64-bit ReleaseWord (see release_word.h) in the reactor's
+// Mailbox (queue/mailbox.h); when the queue is full the releasing thread backs off and
+// retries, so no release is lost. Retain() (reached through BufferLease::Share) runs on the
+// owner only: a retain queued behind a release applied at once could recycle a buffer that
+// is still being read.
 #ifndef RINGSIDE_BUFFERS_BUFFER_MANAGER_H_
 #define RINGSIDE_BUFFERS_BUFFER_MANAGER_H_
 
@@ -45,7 +48,7 @@
 #include "buffers/buffer_lease.h"
 #include "buffers/buffer_ring.h"
 #include "buffers/gid_allocator.h"
-#include "queue/mpsc_queue.h"
+#include "queue/mailbox.h"
 
 namespace ringside {
 
@@ -82,6 +85,7 @@ struct BufferManagerStats {
   uint64_t budget_refusals = 0;
   uint64_t bgid_refusals = 0;
   uint64_t release_queue_full_retries = 0;
+  uint64_t releases_queued = 0;  // releases that came from other threads through the queue
   uint64_t reserved_bytes = 0;  // slab bytes of every ring this manager holds
   uint64_t bgids_in_use = 0;
   uint64_t bgids_free = 0;
@@ -89,8 +93,9 @@ struct BufferManagerStats {
 
 class BufferManager final : public ReleaseSink {
  public:
+  // `releases` carries other threads' releases to the owner; it must outlive the manager.
   BufferManager(io_uring* ring, const BufferManagerConfig& config,
-                MpscUlongQueue* release_queue, std::function<void()> wake);
+                Mailbox<uint64_t>* releases);
   ~BufferManager();
   BufferManager(const BufferManager&) = delete;
   BufferManager& operator=(const BufferManager&) = delete;
@@ -121,6 +126,8 @@ class BufferManager final : public ReleaseSink {
 
   // Thread-safe; see the header comment.
   void Release(uint64_t release_word) override;
+  // Owner thread only: one more reader on the buffer of a lease the caller holds.
+  void Retain(uint64_t release_word) override;
   // Owner thread: applies releases queued by other threads.
   void DrainReleases();
   // Owner thread: publishes recycled buffers to the kernel, one tail store per ring, and
@@ -150,11 +157,8 @@ class BufferManager final : public ReleaseSink {
 
   io_uring* const uring_;
   BufferManagerConfig config_;
-  MpscUlongQueue* const release_queue_;
-  const std::function<void()> wake_;
+  Mailbox<uint64_t>* const releases_;
   pthread_t owner_;
-  std::atomic<bool> wake_pending_{false};
-  std::atomic<uint64_t> release_queue_full_retries_{0};
 
   std::string fallback_reason_;
   GidAllocator gids_;

@@ -92,10 +92,10 @@ TEST(BufferManagerConcurrencyTest, LeasesReleasedOnOtherThreadsRecycleEveryBuffe
   TestUring uring;
   const int wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   ASSERT_GE(wake_fd, 0);
-  MpscUlongQueue queue(8);  // small, so producers meet a full queue
+  Mailbox<uint64_t> queue(8, [wake_fd] { eventfd_write(wake_fd, 1); });  // small: producers meet a full queue
   BufferManager manager(uring.get(), {.incremental = true, .buffer_size = 512,
                                       .connection_entries = 4},
-                        &queue, [wake_fd] { eventfd_write(wake_fd, 1); });
+                        &queue);
   ASSERT_TRUE(manager.Init().ok());
   RingId id = *manager.AttachRing();
   SocketPair sockets;

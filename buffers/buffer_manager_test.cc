@@ -21,12 +21,12 @@ constexpr uint64_t kRecv = 1;
 
 struct Fixture {
   explicit Fixture(BufferManagerConfig config)
-      : queue(64), manager(uring.get(), config, &queue, [] {}) {
+      : queue(64, [] {}), manager(uring.get(), config, &queue) {
     const absl::Status init = manager.Init();
     EXPECT_TRUE(init.ok()) << init;
   }
   TestUring uring;
-  MpscUlongQueue queue;
+  Mailbox<uint64_t> queue;
   BufferManager manager;
 };
 

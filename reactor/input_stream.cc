@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "buffers/shared_bytes.h"
+
 namespace ringside {
 namespace {
 
@@ -65,6 +67,35 @@ void InputStream::Consume(size_t n) {
     end_ = len;
     copy_.clear();
   }
+}
+
+BufferLease InputStream::Lend(size_t n) {
+  BufferLease lent;
+  if (n == 0) return lent;
+  if (pin_buffers_ && copy_.empty()) {
+    lent = current_.Share(begin_, n);
+  } else if (pin_buffers_ && tail_.holds_buffer() && begin_ >= tail_at_) {
+    lent = tail_.Share(begin_ - tail_at_, n);
+  } else {
+    lent = SharedBytes::Copy(pending().substr(0, n));
+    copied_bytes_ += n;
+  }
+  Consume(n);
+  return lent;
+}
+
+void InputStream::Unpin() {
+  if (copy_.empty()) {
+    if (!current_.holds_buffer()) return;
+    copy_.assign(current_.data() + begin_, end_ - begin_);
+    copied_bytes_ += end_ - begin_;
+    current_.Reset();
+    begin_ = 0;
+    end_ = 0;
+    return;
+  }
+  // Copy mode: the tail buffer's bytes are in copy_ already.
+  tail_.Reset();
 }
 
 void InputStream::Clear() {

@@ -7,10 +7,19 @@
 // into an owned string; as soon as the copied prefix is consumed the stream returns to
 // viewing the newest buffer directly.
 //
+// A reader that wants to keep bytes past its call (a request head, a body segment) takes
+// them with Lend(): a lease of their own, valid until released, on any thread. Lent bytes
+// are zero-copy when they lie in one ring buffer; joined (straddling) bytes, and every
+// lent byte of a stream that must not pin ring buffers (shared mode: the shared ring
+// belongs to every connection), are copied once into a SharedBytes.
+//
 //   stream.Append(std::move(lease));
 //   while (parse(stream.pending()) completes n bytes) stream.Consume(n);
+//   BufferLease body = stream.Lend(body_size);   // kept, released later from any thread
+//   stream.Unpin();   // shared mode, end of the iteration: the rest moves to our own copy
 //
-// Thread-compatible: owned by the connection's reactor thread.
+// Thread-compatible: owned by the connection's reactor thread (Lend() too: it retains the
+// buffer on the manager's owning thread). The leases it lends may go anywhere.
 #ifndef RINGSIDE_REACTOR_INPUT_STREAM_H_
 #define RINGSIDE_REACTOR_INPUT_STREAM_H_
 
@@ -28,10 +37,17 @@ class InputStream {
   void Append(BufferLease lease);
   std::string_view pending() const;
   void Consume(size_t n);
+  // The first `n` pending bytes (n <= size()) as a lease of their own; they leave the stream.
+  BufferLease Lend(size_t n);
+  // Releases every ring buffer the stream holds; the pending bytes move to its own copy.
+  void Unpin();
   // Drops everything (connection closing or going idle).
   void Clear();
+  // False: Lend() copies instead of sharing ring buffers (shared mode).
+  void set_pin_buffers(bool pin) { pin_buffers_ = pin; }
 
   bool empty() const { return pending().empty(); }
+  size_t size() const { return pending().size(); }
   bool holds_buffer() const { return current_.holds_buffer() || tail_.holds_buffer(); }
   uint64_t copied_bytes() const { return copied_bytes_; }
 
@@ -46,6 +62,7 @@ class InputStream {
   BufferLease tail_;
   size_t tail_at_ = 0;
   uint64_t copied_bytes_ = 0;
+  bool pin_buffers_ = true;
 };
 
 }  // namespace ringside

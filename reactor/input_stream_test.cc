@@ -14,7 +14,9 @@ namespace {
 class CountingSink : public ReleaseSink {
  public:
   void Release(uint64_t word) override { ++released[word]; }
+  void Retain(uint64_t word) override { ++retained[word]; }
   std::map<uint64_t, int> released;
+  std::map<uint64_t, int> retained;
 };
 
 uint64_t Word(uint16_t bid) { return ReleaseWord{bid, 1, 1}.Pack(); }
@@ -67,6 +69,66 @@ TEST(InputStreamTest, StraddlingBytesAreCopiedThenViewedInPlaceAgain) {
   stream.Clear();
   EXPECT_EQ(sink.released[Word(0)], 1);
   EXPECT_EQ(sink.released[Word(1)], 3);
+}
+
+TEST(InputStreamTest, LendSharesTheBufferWithoutCopying) {
+  CountingSink sink;
+  char buffer[64] = "HEADbody-bytesNEXT";
+  InputStream stream;
+  stream.Append(BufferLease(&sink, Word(3), buffer, 18));
+  BufferLease head = stream.Lend(4);
+  stream.Consume(0);
+  BufferLease body = stream.Lend(10);
+  EXPECT_EQ(head.view(), "HEAD");
+  EXPECT_EQ(head.data(), buffer);
+  EXPECT_EQ(body.view(), "body-bytes");
+  EXPECT_EQ(body.data(), buffer + 4);
+  EXPECT_EQ(stream.pending(), "NEXT");
+  EXPECT_EQ(stream.copied_bytes(), 0u);
+  EXPECT_EQ(sink.retained[Word(3)], 2);
+  stream.Consume(4);
+  EXPECT_EQ(sink.released[Word(3)], 1) << "the stream let go; the two lent views still hold";
+  head.Reset();
+  body.Reset();
+  EXPECT_EQ(sink.released[Word(3)], 3);
+}
+
+TEST(InputStreamTest, LendOfJoinedBytesCopiesThem) {
+  CountingSink sink;
+  char first[8] = "abcd";
+  char second[8] = "efgh";
+  InputStream stream;
+  stream.Append(BufferLease(&sink, Word(0), first, 4));
+  stream.Append(BufferLease(&sink, Word(1), second, 4));
+  BufferLease joined = stream.Lend(6);
+  EXPECT_EQ(joined.view(), "abcdef");
+  EXPECT_EQ(sink.retained[Word(0)] + sink.retained[Word(1)], 0);
+  EXPECT_EQ(stream.pending(), "gh");
+  stream.Clear();
+  EXPECT_EQ(joined.view(), "abcdef") << "the copy outlives the stream's buffers";
+}
+
+TEST(InputStreamTest, WithoutPinningLendCopiesAndUnpinReleasesTheBuffer) {
+  CountingSink sink;
+  char buffer[32] = "GET / HTTP/1.1\r\nHo";
+  InputStream stream;
+  stream.set_pin_buffers(false);
+  stream.Append(BufferLease(&sink, Word(5), buffer, 18));
+  BufferLease line = stream.Lend(4);
+  EXPECT_NE(line.data(), buffer);
+  EXPECT_EQ(line.view(), "GET ");
+  EXPECT_EQ(sink.retained[Word(5)], 0);
+  stream.Unpin();
+  EXPECT_EQ(sink.released[Word(5)], 1) << "the shared buffer goes back at once";
+  EXPECT_EQ(stream.pending(), "/ HTTP/1.1\r\nHo");
+  // More bytes after an Unpin join the copy and keep their own buffer until consumed.
+  char more[8] = "st: a";
+  stream.Append(BufferLease(&sink, Word(6), more, 5));
+  EXPECT_EQ(stream.pending(), "/ HTTP/1.1\r\nHost: a");
+  stream.Unpin();
+  EXPECT_EQ(sink.released[Word(6)], 1);
+  stream.Consume(stream.size());
+  EXPECT_TRUE(stream.empty());
 }
 
 }  // namespace

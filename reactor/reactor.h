@@ -55,6 +55,10 @@ struct ReactorConfig {
   BufferManagerConfig buffers;
   uint32_t ring_idle_ms = 2000;
   size_t output_high_water = 1 << 20;
+  // A connection holding more unconsumed input than this stops receiving until its handler
+  // consumes some (a paused or flooding client costs at most this plus one ring's worth).
+  // The handler must be able to make progress with this many bytes.
+  size_t input_high_water = 1 << 20;
   size_t max_connections = 100000;
   ConnectionLimit* total_connections = nullptr;  // shared by a group of reactors; optional
   uint32_t idle_timeout_ms = 60000;  // no bytes either way for this long: close (0: never)

@@ -35,6 +35,9 @@ struct ConnectionStats {
   uint64_t bytes_sent = 0;
   uint64_t requests = 0;
   uint32_t buffers_held = 0;
+  // Received bytes the connection holds: unconsumed input, plus (incremental mode) the
+  // filled part of every ring buffer a lease still holds.
+  uint64_t input_bytes_held = 0;
   std::vector<BufferState> buffers;  // filled on request
 };
 
@@ -58,6 +61,7 @@ struct ReactorTotals {
   uint64_t release_queue_depth = 0;
   uint64_t release_queue_high_water = 0;
   uint64_t input_bytes_copied = 0;
+  uint64_t input_bytes_held = 0;  // the sum of the connections' input_bytes_held
   // Buffer efficiency, over every ring of the reactor since it started: how many receive
   // completions a buffer served and how full it was when it went back to the kernel.
   uint64_t recv_completions = 0;

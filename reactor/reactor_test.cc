@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <set>
 #include <thread>
 #include <memory>
@@ -454,6 +456,68 @@ TEST_P(ReactorTest, HeldBuffersStallOnlyThatConnectionAndResumeLosingNothing) {
   TestClient other(reactor->port());
   other.Send("still fine");
   EXPECT_EQ(other.ReadExactly(10), "still fine");
+}
+
+long RssKib() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr || std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+  if (f != nullptr) std::fclose(f);
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// Writes `data` without blocking until the peer has stopped taking bytes for `quiet`
+// (its receive window and our send buffer are full) or all of it is written.
+size_t WriteUntilStalled(int fd, const std::string& data, std::chrono::milliseconds quiet) {
+  size_t written = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  while (written < data.size() && std::chrono::steady_clock::now() - last_progress < quiet) {
+    const ssize_t n = send(fd, data.data() + written, data.size() - written, MSG_DONTWAIT);
+    if (n > 0) {
+      written += static_cast<size_t>(n);
+      last_progress = std::chrono::steady_clock::now();
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  return written;
+}
+
+// A handler that paused its input while a client keeps sending: the reactor stops
+// receiving at the input high-water mark instead of buffering the flood (it took 512 MiB
+// in 2 s before), and what it holds is bounded; resuming delivers every byte in order.
+TEST_P(ReactorTest, PausedInputFloodIsBoundedByTheHighWaterMark) {
+  std::atomic<bool> hold{true};
+  ConnectionHandle held;
+  ReactorConfig config = Config();
+  config.input_high_water = 64 << 10;
+  auto reactor = std::make_unique<Reactor>(config, [&] {
+    return std::make_unique<HoldingHandler>(&hold, &held);
+  });
+  ASSERT_TRUE(reactor->Start().ok());
+  TestClient client(reactor->port());
+  const std::string flood = Pattern(64 << 20, 9);
+  const long rss_before = RssKib();
+  const size_t written = WriteUntilStalled(client.fd(), flood, std::chrono::milliseconds(500));
+  const long rss_growth_kib = RssKib() - rss_before;
+  const ReactorSnapshot snap = reactor->Snapshot(/*with_buffers=*/false);
+  ASSERT_EQ(snap.connections.size(), 1u);
+  const ConnectionStats& c = snap.connections[0];
+  const size_t ring_bytes = GetParam().incremental
+                                ? config.buffers.connection_entries * config.buffers.buffer_size
+                                : config.buffers.shared_entries * config.buffers.buffer_size;
+  EXPECT_LT(written, flood.size()) << "the server never stopped reading";
+  EXPECT_LE(c.input_bytes_held, config.input_high_water + ring_bytes);
+  EXPECT_LE(rss_growth_kib, static_cast<long>((config.input_high_water + ring_bytes) / 1024) + 1024)
+      << "received " << c.recv_bytes << " bytes while paused";
+  // Resumed, the connection gets every byte, in order.
+  hold = false;
+  reactor->PostToConnection(held, [](ConnectionIo& io) { io.ResumeInput(); });
+  std::string echoed;
+  std::thread reader([&] { echoed = client.ReadExactly(flood.size(), std::chrono::seconds(30)); });
+  client.Send(std::string_view(flood).substr(written));
+  reader.join();
+  EXPECT_TRUE(echoed == flood) << echoed.size() << " of " << flood.size() << " bytes";
 }
 
 TEST_P(ReactorTest, SeveralReactorsShareOnePort) {

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -53,6 +54,9 @@ ABSL_FLAG(int, header_timeout_ms, 10000,
 ABSL_FLAG(int64_t, buffer_budget_mb, 4096, "receive-buffer memory per reactor, MiB");
 ABSL_FLAG(int64_t, output_high_water, 1 << 20,
           "unsent bytes per connection above which it stops reading");
+ABSL_FLAG(int64_t, input_high_water, 256 << 10,
+          "unconsumed received bytes per connection above which it stops reading; at least "
+          "max_request_line + max_header_bytes + 4, so that any request head fits");
 ABSL_FLAG(int64_t, max_body, 8 << 20, "largest request body, bytes (413 above)");
 ABSL_FLAG(int, max_request_line, 8192, "longest request line, bytes (414 above)");
 ABSL_FLAG(int, max_header_bytes, 16384, "largest header block, bytes (431 above)");
@@ -136,6 +140,18 @@ int Main() {
   limits.max_body = static_cast<size_t>(absl::GetFlag(FLAGS_max_body));
   limits.max_request_line = static_cast<size_t>(absl::GetFlag(FLAGS_max_request_line));
   limits.max_header_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_header_bytes));
+  const int64_t input_high_water = absl::GetFlag(FLAGS_input_high_water);
+  const size_t largest_head = limits.max_request_line + limits.max_header_bytes + 4;
+  if (input_high_water < static_cast<int64_t>(largest_head)) {
+    return Fail(absl::StrCat("--input_high_water must be at least --max_request_line + "
+                             "--max_header_bytes + 4 = ", largest_head,
+                             " (a request head must fit), got ", input_high_water));
+  }
+  config.input_high_water = static_cast<size_t>(input_high_water);
+  // The HTTP handler still needs a whole request in the input until it streams bodies.
+  if (protocol == "http") {
+    config.input_high_water = std::max(config.input_high_water, largest_head + limits.max_body);
+  }
 
   // Signals are taken synchronously by this thread; reactor threads inherit the mask.
   sigset_t signals;

@@ -263,8 +263,8 @@ class Harness {
  public:
   explicit Harness(const BufferManagerConfig& config)
       : config_(config),
-        queue_(kQueueCapacity),
-        manager_(Uring(), config, &queue_, [this] { wakes_.fetch_add(1); }) {}
+        queue_(kQueueCapacity, [this] { wakes_.fetch_add(1); }),
+        manager_(Uring(), config, &queue_) {}
 
   void Init();
   void Step(Input& in);
@@ -304,7 +304,7 @@ class Harness {
 
   const BufferManagerConfig config_;
   bool incremental_ = false;  // after Init: false also when the manager fell back
-  MpscUlongQueue queue_;
+  Mailbox<uint64_t> queue_;
   std::atomic<uint64_t> wakes_{0};
   BufferManager manager_;
   std::vector<Held> held_;  // declared after manager_: leases release into it
@@ -515,7 +515,7 @@ void Harness::ReleaseOnOwner(Input& in) {
 void Harness::ReleaseOnOtherThread(Input& in) {
   if (held_.empty()) return;
   // The fuzzer is the reactor too: it drains before a push could find the queue full.
-  if (queued_.size() == queue_.capacity()) DrainReleases();
+  if (queued_.size() == queue_.queue().capacity()) DrainReleases();
   const size_t i = in.Pick(held_.size());
   const uint64_t word = held_[i].lease.release_word();
   BufferLease lease = std::move(held_[i].lease);
@@ -607,10 +607,17 @@ void Harness::ForgeRelease(Input& in) {
   FUZZ_CHECK(ReleaseWord::Unpack(word.Pack()) == word);
   // Only a word that stays stale may wait in the queue: by the time it is drained, the
   // buffer of a double release may have a reader again.
-  if ((kind & 0x80) != 0 && kind % 3 != 2 && queued_.size() < queue_.capacity()) {
-    // As another thread's release would arrive (its wake-up is not modelled here).
-    other_.Run([&] { FUZZ_CHECK(queue_.TryPush(word.Pack())); });
+  if ((kind & 0x80) != 0 && kind % 3 != 2 && queued_.size() < queue_.queue().capacity()) {
+    // As another thread's release would arrive, wake-up included.
+    other_.Run([&] {
+      uint64_t packed = word.Pack();
+      FUZZ_CHECK(queue_.TryPush(packed));
+    });
     queued_.push_back(word.Pack());
+    if (!wake_pending_) {
+      wake_pending_ = true;
+      ++expected_wakes_;
+    }
   } else {
     manager_.Release(word.Pack());
     ModelApplyRelease(word.Pack());

@@ -1,0 +1,119 @@
+// The io_uring loop: one submit-and-wait per iteration, then every completion, the
+// mailboxes, buffer returns, due timers, and the output queued meanwhile.
+#include "reactor/reactor_impl.h"
+
+namespace ringside {
+
+io_uring_sqe* Reactor::Impl::Sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  while (sqe == nullptr) {
+    io_uring_submit(&ring_);
+    ++totals_.submits;
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  return sqe;
+}
+
+void Reactor::Impl::ArmWake() {
+  io_uring_sqe* sqe = Sqe();
+  io_uring_prep_read(sqe, wake_fd_, &wake_value_, sizeof(wake_value_), 0);
+  io_uring_sqe_set_data64(sqe, UserData(kWake));
+}
+
+void Reactor::Impl::Loop() {
+  manager_->BindToCurrentThread();
+  while (!finished_) {
+    if (stop_requested_.load(std::memory_order_acquire) && !stopping_) BeginShutdown();
+    WaitForCompletions();
+    // One clock read per iteration stamps every completion it handles: activity times
+    // only need the sweep's millisecond granularity, not a clock read per recv and send.
+    now_ms_ = NowMs();
+    ++totals_.loop_iterations;
+    ReapCompletions();
+    RunTasks();
+    manager_->DrainReleases();
+    manager_->Flush([this](RingId ring) { OnBuffersReturned(ring); });
+    // Sweeps may produce output (a handler's timeout response), so they go first.
+    if (now_ms_ >= next_sweep_ms_) Sweep(now_ms_);
+    ResumeInputs();
+    FlushOutputs();
+    if (stopping_ && (live_ == 0 || now_ms_ >= shutdown_deadline_ms_)) finished_ = true;
+  }
+}
+
+// How long the loop may sleep: until the next sweep, if one is due at all.
+bool Reactor::Impl::SleepDeadline(__kernel_timespec* ts) {
+  if (next_sweep_ms_ == kNever) return false;
+  const uint64_t now = NowMs();
+  const uint64_t wait = next_sweep_ms_ > now ? next_sweep_ms_ - now : 0;
+  ts->tv_sec = static_cast<int64_t>(wait / 1000);
+  ts->tv_nsec = static_cast<int64_t>(wait % 1000) * 1000000;
+  return true;
+}
+
+void Reactor::Impl::WaitForCompletions() {
+  ++totals_.submits;
+  __kernel_timespec ts{};
+  const bool bounded = SleepDeadline(&ts);
+  io_uring_cqe* cqe = nullptr;
+  switch (config_.wait) {
+    case WaitStrategy::kSubmitAndWait:
+      io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, bounded ? &ts : nullptr, nullptr);
+      break;
+    case WaitStrategy::kSubmitThenWait:
+      io_uring_submit(&ring_);
+      ++totals_.submits;
+      io_uring_wait_cqe_timeout(&ring_, &cqe, bounded ? &ts : nullptr);
+      break;
+    case WaitStrategy::kBusyPoll:
+      io_uring_submit_and_get_events(&ring_);
+      break;
+  }
+}
+
+void Reactor::Impl::ReapCompletions() {
+  io_uring_cqe* cqe;
+  unsigned head;
+  unsigned seen = 0;
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    ++seen;
+    Dispatch(cqe->user_data, cqe->res, cqe->flags);
+  }
+  io_uring_cq_advance(&ring_, seen);
+  totals_.cqes += seen;
+}
+
+void Reactor::Impl::Dispatch(uint64_t ud, int32_t res, uint32_t flags) {
+  switch (OpOf(ud)) {
+    case kAccept:
+      return OnAccept(res, flags);
+    case kWake:
+      return ArmWake();
+    case kRecv:
+    case kSend:
+    case kPoll:
+      break;
+    default:
+      return;
+  }
+  Connection* c = Find(SlotOf(ud), GenerationOf(ud));
+  if (c == nullptr) return;
+  switch (OpOf(ud)) {
+    case kRecv:
+      return OnRecv(*c, res, flags);
+    case kSend:
+      return OnSend(*c, res);
+    case kPoll:
+      return OnPoll(*c, res);
+    default:
+      return;
+  }
+}
+
+Reactor::Impl::Connection* Reactor::Impl::Find(uint32_t slot, uint32_t generation) {
+  if (slot >= connections_.size()) return nullptr;
+  Connection* c = connections_[slot].get();
+  return c->in_use && c->generation == generation ? c : nullptr;
+}
+
+}  // namespace ringside

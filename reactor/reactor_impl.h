@@ -1,0 +1,257 @@
+// reactor_impl.h: the inside of a Reactor (internal to //reactor; not a public header).
+//
+// One class, Reactor::Impl, whose methods are split by responsibility:
+//   reactor.cc     start, stop, the cross-thread mailbox (Post), set-up and tear-down
+//   event_loop.cc  the io_uring loop: submit and wait, reap, dispatch completions
+//   accept.cc      accepting connections into slots (sockets.h: the socket calls)
+//   receive.cc     a connection's receive state machine (Receive, below) and its one
+//                  deciding function, UpdateReceive
+//   send.cc        output: queuing, sending, high-water backpressure, linger, close
+//   timers.cc      the sweep: idle detach, idle timeout, handler timers, shutdown
+//   snapshot.cc    stats snapshots for the admin service
+//
+// Thread-safety: everything here runs on the reactor thread, except the members marked
+// otherwise (the mailbox, the stop flag, the exit snapshot).
+#ifndef RINGSIDE_REACTOR_REACTOR_IMPL_H_
+#define RINGSIDE_REACTOR_REACTOR_IMPL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "buffers/buffer_manager.h"
+#include "queue/mailbox.h"
+#include "reactor/connection_handler.h"
+#include "reactor/input_stream.h"
+#include "reactor/reactor.h"
+#include "reactor/reactor_stats.h"
+#include "third_party/liburing/liburing_compat.h"
+
+namespace ringside {
+
+// user_data of an SQE: the operation in the low byte, then the connection slot and its
+// generation, so a completion for a connection that has since closed is recognised.
+enum Op : uint8_t { kAccept = 1, kWake, kRecv, kSend, kPoll, kIgnore };
+
+inline uint64_t UserData(Op op, uint32_t slot = 0, uint32_t generation = 0) {
+  return op | (uint64_t{slot & 0xffffff} << 8) | (uint64_t{generation} << 32);
+}
+inline Op OpOf(uint64_t ud) { return static_cast<Op>(ud & 0xff); }
+inline uint32_t SlotOf(uint64_t ud) { return static_cast<uint32_t>((ud >> 8) & 0xffffff); }
+inline uint32_t GenerationOf(uint64_t ud) { return static_cast<uint32_t>(ud >> 32); }
+
+uint64_t NowMs();
+// Connection ids: unique across the reactors of the process, for its whole life.
+uint64_t NextConnectionId();
+
+// Where a connection's receive stands. UpdateReceive (receive.cc) is the only place that
+// arms or cancels a receive on its own initiative; completions move the state, then ask it.
+enum class Receive : uint8_t {
+  kStopped,     // nothing in flight; UpdateReceive arms one when the connection wants input
+  kArmed,       // a multishot recv is in flight
+  kStopping,    // we cancelled it (no input wanted now); its last completion is coming
+  kDetaching,   // we cancelled it to give the ring back (idle); its last completion is coming
+  kParked,      // the ring ran dry (ENOBUFS); waits for a buffer of it to come back
+  kPolling,     // idle: no ring, a POLLIN is in flight; bytes re-attach a ring
+  kEnded,       // EOF or a socket error: never armed again
+};
+
+// Where a connection's life stands.
+enum class Phase : uint8_t {
+  kOpen,          // input goes to the handler, output is sent
+  kFlushing,      // CloseAfterFlush or the client's EOF: no more input; send what is queued
+  kLingering,     // all sent, write side shut; reading (and dropping) until the client's EOF
+  kClosing,       // cancels in flight; the slot is freed when the last completion arrives
+};
+
+struct SlotRef {
+  uint32_t slot;
+  uint32_t generation;
+};
+
+class Reactor::Impl {
+ public:
+  Impl(Reactor* self, const ReactorConfig& config, HandlerFactory handlers);
+  ~Impl();
+
+  absl::Status Start();
+  void Stop();
+  void Join();
+  void Post(std::function<void()> task);
+  void PostToConnection(const ConnectionHandle& handle, std::function<void(ConnectionIo&)> fn);
+  ReactorSnapshot Snapshot(bool with_buffers);
+
+  uint16_t port() const { return port_; }
+  uint32_t id() const { return config_.id; }
+  const std::vector<std::string>& features() const { return features_; }
+  bool incremental() const { return incremental_; }
+  const std::string& fallback_reason() const { return fallback_reason_; }
+
+ private:
+  struct Connection final : ConnectionIo {
+    Impl* impl = nullptr;
+    uint32_t slot = 0;
+    uint32_t generation = 0;
+    bool in_use = false;
+    int fd = -1;
+    uint64_t id = 0;
+    Phase phase = Phase::kOpen;
+    Receive receive = Receive::kStopped;
+    RingId ring;
+    bool ring_attached = false;
+    uint64_t arms = 0;  // receives armed; all but the first are re-arms (stats)
+    bool send_inflight = false;
+    bool in_output_list = false;
+    // Inputs to UpdateReceive besides the phase: the handler asked for no input for now;
+    // unsent output went over the high-water mark (cleared below half of it).
+    bool input_paused = false;
+    bool output_blocked = false;
+    uint64_t last_activity_ms = 0;
+    uint64_t timer_deadline_ms = 0;  // 0: no timer armed
+    std::string peer;
+    InputStream in;
+    std::string out;
+    std::string sending;
+    size_t sent = 0;
+    std::unique_ptr<ConnectionHandler> handler;
+    ConnectionStats stats;
+    uint64_t ring_recycled_base = 0;
+    uint64_t ring_retired_base = 0;
+    uint64_t ring_stale_base = 0;
+
+    InputStream& input() override { return in; }
+    std::string& output() override { return out; }
+    void CloseAfterFlush() override {
+      if (phase == Phase::kOpen) phase = Phase::kFlushing;
+    }
+    void PauseInput() override { input_paused = true; }
+    void ResumeInput() override {
+      input_paused = false;
+      impl->resume_input_.push_back({slot, generation});
+    }
+    void CountRequest() override { ++stats.requests; }
+    void CountRejectedRequest() override { ++impl->totals_.requests_rejected; }
+    void ArmTimer(uint32_t ms) override {
+      timer_deadline_ms = impl->now_ms_ + ms;
+      impl->ScheduleSweep(timer_deadline_ms);
+    }
+    void CancelTimer() override { timer_deadline_ms = 0; }
+    ConnectionHandle handle() override { return {impl->self_, slot, generation, id}; }
+    size_t unsent() const { return out.size() + sending.size() - sent; }
+    bool closing() const { return phase == Phase::kClosing; }
+  };
+
+  // reactor.cc
+  absl::Status SetUp();
+  absl::Status SetUpRing();
+  void TearDown();
+  void Wake();
+  void RunTasks();
+  void Exit();
+
+  // event_loop.cc
+  io_uring_sqe* Sqe();
+  void ArmWake();
+  void Loop();
+  bool SleepDeadline(__kernel_timespec* ts);
+  void WaitForCompletions();
+  void ReapCompletions();
+  void Dispatch(uint64_t ud, int32_t res, uint32_t flags);
+  Connection* Find(uint32_t slot, uint32_t generation);
+
+  // accept.cc
+  void ArmAccept();
+  void OnAccept(int32_t res, uint32_t flags);
+  void Refuse(int fd, uint64_t* reason);
+  void NewConnection(int fd);
+  void StopAccepting();
+
+  // receive.cc
+  bool WantsInput(const Connection& c) const;
+  void UpdateReceive(Connection& c);
+  void ArmRecv(Connection& c);
+  void CancelRecv(Connection& c, Receive why);
+  void OnRecv(Connection& c, int32_t res, uint32_t flags);
+  bool SettleReceive(Connection& c, int32_t res);
+  static bool InFlight(const Connection& c);
+  void RunHandler(Connection& c);
+  void AttachRing(Connection& c, RingId ring);
+  void DetachRing(Connection& c);
+  void BeginDetach(Connection& c);
+  void FinishDetach(Connection& c);
+  void OnPoll(Connection& c, int32_t res);
+  void OnBuffersReturned(RingId ring);
+  void ResumeInputs();
+
+  // send.cc
+  void AfterHandler(Connection& c);
+  void FlushOutputs();
+  void StartSend(Connection& c);
+  void OnSend(Connection& c, int32_t res);
+  void BeginLinger(Connection& c);
+  void Close(Connection& c);
+  void MaybeFree(Connection& c);
+
+  // timers.cc
+  void ScheduleSweep(uint64_t at_ms) { next_sweep_ms_ = std::min(next_sweep_ms_, at_ms); }
+  uint64_t SweepPeriodMs() const;
+  void Sweep(uint64_t now);
+  void BeginShutdown();
+
+  // snapshot.cc
+  ReactorSnapshot TakeSnapshot(bool with_buffers);
+
+  static constexpr uint64_t kNever = UINT64_MAX;
+  static constexpr uint64_t kLingerMs = 2000;  // how long a closing client may take to EOF
+  static constexpr uint64_t kStoppingSweepMs = 10;
+
+  Reactor* const self_;
+  const ReactorConfig config_;
+  const HandlerFactory handlers_;
+  int wake_fd_ = -1;  // before the mailboxes, which wake through it
+  Mailbox<uint64_t> releases_;
+  Mailbox<std::function<void()>*> tasks_;
+  std::vector<std::function<void()>*> overflow_tasks_;  // posted by the reactor itself
+  std::atomic<bool> stop_requested_{false};
+  std::thread thread_;
+  std::thread::id thread_id_;
+  std::mutex exit_mu_;
+  bool exited_ = false;             // guarded by exit_mu_
+  ReactorSnapshot final_snapshot_;  // guarded by exit_mu_
+  int listen_fd_ = -1;
+  uint64_t wake_value_ = 0;
+  uint16_t port_ = 0;
+  std::vector<std::string> features_;
+  bool incremental_ = false;
+  std::string fallback_reason_;
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  std::unique_ptr<BufferManager> manager_;
+  bool accept_armed_ = false;
+  bool stopping_ = false;
+  bool finished_ = false;
+  uint64_t shutdown_deadline_ms_ = 0;
+  uint64_t next_sweep_ms_ = kNever;
+  uint64_t now_ms_ = 0;  // the clock as of this loop iteration's wake-up
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::vector<uint32_t> free_slots_;
+  std::vector<SlotRef> ring_owner_;  // per-connection ring slot -> its connection
+  std::vector<SlotRef> output_list_;
+  std::vector<SlotRef> resume_input_;
+  std::vector<SlotRef> parked_;  // shared mode: receives waiting for the shared ring
+  uint64_t live_ = 0;
+  uint64_t lingering_ = 0;
+  uint64_t detached_recycled_ = 0;  // incremental: counters of rings connections gave back
+  uint64_t detached_retired_bytes_ = 0;
+  ReactorTotals totals_;
+};
+
+}  // namespace ringside
+
+#endif  // RINGSIDE_REACTOR_REACTOR_IMPL_H_

@@ -1,0 +1,69 @@
+// Stats snapshots: copied on the reactor thread from its plain counters, so readers on
+// other threads never touch live state.
+#include "reactor/reactor_impl.h"
+#include "reactor/sockets.h"
+
+namespace ringside {
+
+ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
+  ReactorSnapshot snap;
+  ReactorTotals& t = snap.totals;
+  t = totals_;
+  t.reactor_id = config_.id;
+  t.connections = live_;
+  t.release_queue_depth = releases_.queue().ApproxSize();
+  t.release_queue_high_water = releases_.queue().HighWater();
+  t.buffers = manager_->stats();
+  if (BufferRing* shared = manager_->shared_ring()) {
+    t.buffers_recycled = shared->stats().buffers_recycled;
+    t.retired_bytes = shared->stats().retired_bytes;
+  } else {
+    t.buffers_recycled = detached_recycled_;
+    t.retired_bytes = detached_retired_bytes_;
+  }
+  for (auto& slot : connections_) {
+    Connection& c = *slot;
+    // A slot's stream lives as long as the reactor and counts for every connection the
+    // slot has held, so summing every slot gives the reactor's total.
+    t.input_bytes_copied += c.in.copied_bytes();
+    if (!c.in_use) continue;
+    ConnectionStats s = c.stats;
+    s.connection_id = c.id;
+    s.reactor_id = config_.id;
+    s.fd = c.fd;
+    s.rearms = c.arms > 0 ? c.arms - 1 : 0;
+    // Looked up on the first snapshot, not at accept: connection churn should not pay
+    // for stats nobody asked for, and later snapshots should not pay a syscall each.
+    if (c.peer.empty()) c.peer = PeerName(c.fd);
+    s.peer = c.peer;
+    s.incremental = manager_->incremental();
+    s.ring_attached = c.ring_attached;
+    s.input_bytes_held = c.in.size();
+    t.input_bytes_held += s.input_bytes_held;
+    if (BufferRing* r = c.ring_attached ? manager_->ring(c.ring) : nullptr) {
+      s.bgid = r->bgid();
+      s.ring_entries = r->config().entries;
+      s.buffer_size = r->config().buffer_size;
+      // A shared ring's counters belong to every connection; only per-connection rings
+      // add theirs.
+      if (manager_->incremental()) {
+        s.buffers_recycled += r->stats().buffers_recycled - c.ring_recycled_base;
+        s.retired_bytes += r->stats().retired_bytes - c.ring_retired_base;
+        t.buffers_recycled += r->stats().buffers_recycled - c.ring_recycled_base;
+        t.retired_bytes += r->stats().retired_bytes - c.ring_retired_base;
+        s.stale_releases += r->stats().stale_releases - c.ring_stale_base;
+        for (const BufferState& b : r->buffers()) {
+          if (b.readers == 0) continue;
+          ++s.buffers_held;
+          s.input_bytes_held += b.offset;
+          t.input_bytes_held += b.offset;
+        }
+        if (with_buffers) s.buffers = r->buffers();
+      }
+    }
+    snap.connections.push_back(std::move(s));
+  }
+  return snap;
+}
+
+}  // namespace ringside

@@ -1,0 +1,71 @@
+#include "reactor/sockets.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace ringside {
+
+absl::StatusOr<int> Listen(const std::string& address, uint16_t port) {
+  sockaddr_storage storage{};
+  socklen_t len;
+  int family;
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+      inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof(sockaddr_in);
+  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+             inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof(sockaddr_in6);
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--address ", address, " is not an IPv4 or IPv6 address"));
+  }
+  const int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), len) != 0 || listen(fd, 4096) != 0) {
+    const int err = errno;
+    close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", address, ":", port, ": ", std::strerror(err)));
+  }
+  return fd;
+}
+
+uint16_t LocalPort(int fd) {
+  sockaddr_storage storage{};
+  socklen_t len = sizeof(storage);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &len);
+  return ntohs(storage.ss_family == AF_INET6
+                   ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                   : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+}
+
+std::string PeerName(int fd) {
+  sockaddr_storage storage{};
+  socklen_t len = sizeof(storage);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &len) != 0) return "";
+  char host[INET6_ADDRSTRLEN] = {};
+  if (storage.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&storage);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    return absl::StrCat("[", host, "]:", ntohs(a->sin6_port));
+  }
+  auto* a = reinterpret_cast<sockaddr_in*>(&storage);
+  inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+  return absl::StrCat(host, ":", ntohs(a->sin_port));
+}
+
+}  // namespace ringside

@@ -1,0 +1,27 @@
+// sockets.h: the plain socket calls a reactor makes outside its io_uring.
+//
+//   absl::StatusOr<int> fd = Listen("0.0.0.0", 8080);  // SO_REUSEPORT, backlog 4096
+//   uint16_t port = LocalPort(*fd);                      // the port picked for port 0
+//   std::string peer = PeerName(connection_fd);          // "127.0.0.1:5000", "[::1]:5000"
+//
+// Thread-safety: thread-safe (no state).
+#ifndef RINGSIDE_REACTOR_SOCKETS_H_
+#define RINGSIDE_REACTOR_SOCKETS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace ringside {
+
+// A listening TCP socket on an IPv4 or IPv6 address. InvalidArgument for an address that is
+// neither; Unavailable when the address cannot be bound.
+absl::StatusOr<int> Listen(const std::string& address, uint16_t port);
+uint16_t LocalPort(int fd);
+// The peer's address, or "" when the socket has none (it disconnected).
+std::string PeerName(int fd);
+
+}  // namespace ringside
+
+#endif  // RINGSIDE_REACTOR_SOCKETS_H_
