@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <memory>
 #include <random>
 #include <regex>
@@ -214,6 +215,35 @@ TEST_P(HttpServerTest, HalfCloseAfterAPipelineGetsEveryResponse) {
     for (size_t i = 0; i < count; ++i) ASSERT_EQ(bodies[i], std::to_string(i + 1)) << i;
     EXPECT_TRUE(client.WaitForClose());
   }
+}
+
+// Shared mode: more connections than the shared ring has buffers, each holding a partial
+// request head. None may keep a shared buffer while its request is incomplete, or the ring
+// runs dry and nobody is served: an unrelated GET is answered at once. (It waited for the
+// header timeout before.)
+TEST(HttpServerSharedRingTest, PartialHeadsDoNotStarveTheSharedRing) {
+  TestHttpServer server({"shared", /*incremental=*/false, /*handler_threads=*/0});
+  std::vector<TestClient> partial;
+  for (int i = 0; i < 300; ++i) {  // the shared ring has 256 buffers
+    partial.emplace_back(server.port());
+    partial.back().Send("GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Partial: " +
+                        std::to_string(i) + "\r\n");
+  }
+  ASSERT_TRUE(testing::WaitFor([&] {
+    uint64_t bytes = 0;
+    for (const ConnectionStats& c : server.reactor().Snapshot().connections) bytes += c.recv_bytes;
+    return bytes >= 300 * 40;
+  }));
+  TestClient fresh(server.port());
+  const auto start = std::chrono::steady_clock::now();
+  fresh.Send(kPipeline);
+  const std::vector<std::string> bodies = ReadResponses(fresh, 1);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(bodies, std::vector<std::string>{"ok"});
+  EXPECT_LT(waited, std::chrono::milliseconds(100));
+  // The partial requests complete later, each on its own.
+  for (auto& client : partial) client.Send("\r\n");
+  for (auto& client : partial) ASSERT_EQ(ReadResponses(client, 1).size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, HttpServerTest,
