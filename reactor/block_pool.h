@@ -24,8 +24,8 @@
 // vector push/pop and, on a cache miss or overflow, one malloc or free.
 //
 // Memory: at most max_blocks * block_size bytes in blocks out at once, plus at most
-// retain_blocks * block_size cached, plus retain_blocks * sizeof(char*) for the cache.
-// (Cached blocks are also counted against nothing: max_blocks caps blocks in use only.)
+// retain_blocks * block_size cached (max_blocks caps blocks in use only; cached blocks
+// are not counted against it), plus retain_blocks * sizeof(char*) for the cache.
 //
 // Thread safety: thread-compatible. A pool belongs to one reactor thread and every method,
 // including Release and stats(), must be called on that thread (or be externally

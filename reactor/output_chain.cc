@@ -107,6 +107,7 @@ bool OutputChain::Append(std::string_view bytes) {
     const size_t n = std::min(room, left);
     std::memcpy(const_cast<char*>(last.end), src, n);
     last.end += n;
+    size_ += n;
     src += n;
     left -= n;
   }
@@ -121,10 +122,10 @@ bool OutputChain::Append(std::string_view bytes) {
     f.holder = block;
     PushBack(std::move(f));
     ++blocks_;
+    size_ += n;  // as we go, so a std::bad_alloc mid-way leaves a consistent prefix
   });
   assert(acquired && left == 0);
   (void)acquired;
-  size_ += bytes.size();
   return true;
 }
 
@@ -257,6 +258,8 @@ void OutputChain::Clear() {
 }
 
 size_t OutputChain::memory_bytes() const {
+  static_assert(sizeof(Fragment) == 56 || sizeof(void*) != 8,
+                "output_chain.h states 56 bytes per fragment");
   return size_t{blocks_} * pool_->block_size() + size_t{capacity_} * sizeof(Fragment);
 }
 

@@ -35,7 +35,9 @@
 // after Consume has returned blocks. An Append bigger than the whole pool
 // (max_blocks * block_size minus what is in use) can never succeed: large bodies go in
 // as leases or shared fragments, which take no blocks. AppendLease, AppendStatic and
-// AppendShared cannot fail (short of std::bad_alloc growing the fragment array).
+// AppendShared cannot fail (short of std::bad_alloc growing the fragment array; if
+// operator new throws inside an Append, the chain stays consistent but may hold a prefix
+// of the bytes).
 //
 // Lifetime rules.
 //  - A lease's bytes stay valid until the lease is released, and the chain releases it
@@ -52,7 +54,7 @@
 //    flight must not be Consumed past, or Cleared, until its completion arrives (and for
 //    a zero-copy send, until its notification); a closing connection defers Clear.
 //
-// Memory. Per chain, inline: sizeof(OutputChain), 64 bytes on x86-64. On the heap,
+// Memory. Per chain, inline: sizeof(OutputChain), 56 bytes on x86-64. On the heap,
 // only while output is pending: the blocks holding copied bytes (charged to the pool,
 // whose cap bounds them per reactor) and a ring of fragments, 56 bytes each, starting at
 // 4 and doubling. Both go as the bytes are sent: a block returns to the pool once all its

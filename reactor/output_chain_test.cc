@@ -577,6 +577,23 @@ TEST(OutputChainSocketTest, WritevLoopWithPartialWritesIsByteExact) {
   RecordProperty("eagains", eagains);
 }
 
+TEST(OutputChainTest, AppendsToAPartlySentBlockAndAfterTheChainEmptied) {
+  BlockPool pool(16, 10);
+  OutputChain chain(&pool);
+  ASSERT_TRUE(chain.Append("abcdef"));
+  chain.Consume(4);
+  ASSERT_TRUE(chain.Append("ghij"));  // same block: the front is at offset 4
+  EXPECT_EQ(chain.blocks(), 1u);
+  EXPECT_EQ(Gather(chain), "efghij");
+  chain.Consume(6);
+  EXPECT_EQ(chain.memory_bytes(), 0u);
+  EXPECT_EQ(pool.blocks_in_use(), 0u);
+  EXPECT_EQ(pool.blocks_cached(), 1u);
+  ASSERT_TRUE(chain.Append("again"));  // a new ring and the cached block
+  EXPECT_EQ(Gather(chain), "again");
+  EXPECT_EQ(pool.blocks_cached(), 0u);
+}
+
 TEST(OutputChainTest, KernelIovecLimit) {
   // The limit the header cites; kRecommendedIovecs is far below it.
   EXPECT_EQ(IOV_MAX, 1024);
