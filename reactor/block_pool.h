@@ -48,20 +48,19 @@ class BlockPool {
 
   struct Stats {
     size_t block_size = 0;
-    size_t blocks_in_use = 0;     // handed out and not yet released
-    size_t blocks_cached = 0;     // free, kept for reuse (<= retain_blocks)
-    size_t max_blocks = 0;        // the cap on blocks_in_use
+    size_t blocks_in_use = 0;  // handed out and not yet released
+    size_t blocks_cached = 0;  // free, kept for reuse (<= retain_blocks)
+    size_t max_blocks = 0;     // the cap on blocks_in_use
     size_t peak_blocks_in_use = 0;
     uint64_t acquire_failures = 0;  // Acquire/AcquireN calls refused at the cap
-    size_t bytes_in_use = 0;      // blocks_in_use * block_size
-    size_t bytes_cached = 0;      // blocks_cached * block_size
+    size_t bytes_in_use = 0;        // blocks_in_use * block_size
+    size_t bytes_cached = 0;        // blocks_cached * block_size
   };
 
   // block_size >= 1 bytes per block; at most max_blocks in use at once (0 makes every
   // Acquire fail); at most retain_blocks free blocks cached. Allocates only the cache's
   // pointer array; no block is allocated until it is first acquired.
-  BlockPool(size_t block_size, size_t max_blocks,
-            size_t retain_blocks = kDefaultRetainBlocks);
+  BlockPool(size_t block_size, size_t max_blocks, size_t retain_blocks = kDefaultRetainBlocks);
   ~BlockPool();
 
   BlockPool(const BlockPool&) = delete;

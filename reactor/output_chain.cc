@@ -213,10 +213,8 @@ int OutputChain::FillIovecs(iovec* iov, int max_iov, size_t max_bytes) const {
   size_t bytes = 0;
   for (uint32_t i = 0; i < count_ && bytes < max_bytes; ++i) {
     const Fragment& f = At(i);
-    const size_t len =
-        std::min(static_cast<size_t>(f.end - f.pos), max_bytes - bytes);
-    if (n > 0 && static_cast<const char*>(iov[n - 1].iov_base) + iov[n - 1].iov_len ==
-                     f.pos) {
+    const size_t len = std::min(static_cast<size_t>(f.end - f.pos), max_bytes - bytes);
+    if (n > 0 && static_cast<const char*>(iov[n - 1].iov_base) + iov[n - 1].iov_len == f.pos) {
       iov[n - 1].iov_len += len;  // contiguous with the previous fragment
     } else {
       if (n == max_iov) break;

@@ -154,10 +154,10 @@ class OutputChain {
   // dropped, ring freed. The chain is then empty and holds no memory.
   void Clear();
 
-  size_t size() const { return size_; }         // unsent bytes
+  size_t size() const { return size_; }  // unsent bytes
   bool empty() const { return size_ == 0; }
-  size_t fragments() const { return count_; }   // fragments holding unsent bytes
-  size_t blocks() const { return blocks_; }      // pool blocks held
+  size_t fragments() const { return count_; }  // fragments holding unsent bytes
+  size_t blocks() const { return blocks_; }    // pool blocks held
   // Heap bytes this chain holds itself: its blocks and its fragment ring (not the
   // leases' buffers or shared strings it references). 0 whenever empty().
   size_t memory_bytes() const;

@@ -3,9 +3,8 @@
 // retain_blocks blocks after a burst. The global operator new/delete are replaced to
 // count live bytes (malloc_usable_size of every allocation), which is why this is a
 // binary of its own.
-#include <malloc.h>
-
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -24,14 +23,12 @@ std::atomic<long long> live_bytes{0};
 void* CountedAlloc(size_t n) {
   void* p = std::malloc(n == 0 ? 1 : n);
   if (p == nullptr) throw std::bad_alloc();
-  live_bytes.fetch_add(static_cast<long long>(malloc_usable_size(p)),
-                       std::memory_order_relaxed);
+  live_bytes.fetch_add(static_cast<long long>(malloc_usable_size(p)), std::memory_order_relaxed);
   return p;
 }
 void CountedFree(void* p) {
   if (p == nullptr) return;
-  live_bytes.fetch_sub(static_cast<long long>(malloc_usable_size(p)),
-                       std::memory_order_relaxed);
+  live_bytes.fetch_sub(static_cast<long long>(malloc_usable_size(p)), std::memory_order_relaxed);
   std::free(p);
 }
 }  // namespace

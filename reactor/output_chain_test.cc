@@ -241,8 +241,8 @@ struct MixedChain {
       EXPECT_TRUE(chain.Append(s));
       expected += s;
     };
-    add("GET");              // 3 bytes into a 5-byte block
-    add("-header-");         // crosses into two more blocks
+    add("GET");       // 3 bytes into a 5-byte block
+    add("-header-");  // crosses into two more blocks
     chain.AppendLease(BufferLease(&sink, Word(1), buffer, 6));
     expected += std::string_view(buffer, 6);
     chain.AppendLease(BufferLease(&sink, Word(2), buffer + 6, 5));  // contiguous
@@ -293,8 +293,7 @@ TEST(OutputChainTest, PartialSendsResumeAtEveryByte) {
     const size_t total = MixedChain(&pool).expected.size();
     for (size_t k1 = 0; k1 <= total; ++k1) {
       for (size_t k2 = 0; k1 + k2 <= total; ++k2) {
-        SCOPED_TRACE(testing::Message() << "block " << block_size << " k1 " << k1
-                                        << " k2 " << k2);
+        SCOPED_TRACE(testing::Message() << "block " << block_size << " k1 " << k1 << " k2 " << k2);
         MixedChain m(&pool);
         m.chain.Consume(k1);
         ASSERT_EQ(m.chain.size(), total - k1);
@@ -367,7 +366,7 @@ TEST(OutputChainTest, PoolExhaustionRefusesWholeAppendsUntilBlocksComeBack) {
   OutputChain chain(&pool);
   ASSERT_TRUE(chain.Append(std::string(20, 'a')));  // 3 blocks, 4 bytes of room left
   EXPECT_EQ(chain.blocks(), 3u);
-  ASSERT_TRUE(chain.Append("bbb"));                  // fits in the room: no new block
+  ASSERT_TRUE(chain.Append("bbb"));  // fits in the room: no new block
   EXPECT_EQ(pool.acquire_failures(), 0u);
 
   const std::string before = Gather(chain);
