@@ -26,8 +26,11 @@
 //   if (sent > 0) out.Consume(sent);          // a partial send resumes mid-fragment
 //
 // Formatting in place, without a temporary string:
-//   std::span<char> buf = out.AppendBuffer(64);   // >= 64 writable bytes, or empty
-//   if (!buf.empty()) out.Commit(snprintf(buf.data(), buf.size(), "%zu", n));
+//   std::span<char> buf = out.AppendBuffer(20);   // >= 20 writable bytes, or empty
+//   if (!buf.empty()) {
+//     auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), content_length);
+//     out.Commit(end - buf.data());               // exactly once, even Commit(0)
+//   }
 //
 // Append is all or nothing: it returns false, appending nothing and changing nothing
 // but the pool's acquire_failures, when the pool cannot supply every block the bytes
@@ -60,9 +63,10 @@
 // 4 and doubling. Both go as the bytes are sent: a block returns to the pool once all its
 // bytes are sent, and the ring is freed the moment the chain becomes empty, so an idle
 // connection holds no output memory at all (memory_bytes() == 0; the tests check the
-// process's live heap bytes). The price is one small allocation (224 bytes, a
-// malloc thread-cache hit) per response burst on an idle connection; keeping a few
-// fragments inline instead would cost every connection ~230 bytes whether idle or not.
+// process's live heap bytes). The price is one small allocation (224 bytes, within
+// glibc's per-thread cache sizes; not benchmarked) per response burst on an idle
+// connection; keeping 4 fragments inline instead would cost every connection 224 bytes
+// more whether idle or not.
 // Fragment count is not capped by the chain: callers bound it by bounding what they queue
 // per connection (e.g. stop reading a connection whose size() is over a limit).
 //
