@@ -65,9 +65,7 @@ void Reactor::Impl::NewConnection(int fd) {
     free_slots_.pop_back();
   } else {
     slot = static_cast<uint32_t>(connections_.size());
-    connections_.push_back(std::make_unique<Connection>());
-    connections_.back()->impl = this;
-    connections_.back()->slot = slot;
+    connections_.push_back(std::make_unique<Connection>(this, slot));
   }
   Connection& c = *connections_[slot];
   c.in_use = true;

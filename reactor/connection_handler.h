@@ -18,6 +18,7 @@
 
 #include "buffers/buffer_manager.h"
 #include "reactor/input_stream.h"
+#include "reactor/output_chain.h"
 
 namespace ringside {
 
@@ -35,7 +36,7 @@ struct ConnectionHandle {
 class ConnectionIo {
  public:
   virtual InputStream& input() = 0;
-  virtual std::string& output() = 0;
+  virtual OutputChain& output() = 0;
   // Sends what output() holds, then closes. Input that arrives afterwards is ignored.
   virtual void CloseAfterFlush() = 0;
   // Stops handing input to the handler until ResumeInput() (e.g. work is in flight elsewhere).

@@ -5,19 +5,12 @@
 #include <map>
 #include <string>
 
+#include "buffers/counting_sink.h"
 #include "buffers/release_word.h"
 
 namespace ringside {
 namespace {
 
-// Counts releases per word, standing in for the BufferManager.
-class CountingSink : public ReleaseSink {
- public:
-  void Release(uint64_t word) override { ++released[word]; }
-  void Retain(uint64_t word) override { ++retained[word]; }
-  std::map<uint64_t, int> released;
-  std::map<uint64_t, int> retained;
-};
 
 uint64_t Word(uint16_t bid) { return ReleaseWord{bid, 1, 1}.Pack(); }
 

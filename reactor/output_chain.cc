@@ -84,6 +84,13 @@ size_t OutputChain::TailRoom() const {
   return static_cast<size_t>(*block + pool_->block_size() - last.end);
 }
 
+bool OutputChain::AppendOrSpill(std::string_view bytes) {
+  if (Append(bytes)) return true;
+  auto copy = std::make_shared<const std::string>(bytes);
+  AppendShared(std::move(copy));
+  return false;
+}
+
 bool OutputChain::Append(std::string_view bytes) {
   assert(spare_ == nullptr && "Append between AppendBuffer and Commit");
   if (bytes.empty()) return true;

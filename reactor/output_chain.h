@@ -116,6 +116,12 @@ class OutputChain {
   // appended, when the pool cannot supply every block needed. Empty `bytes`: true.
   bool Append(std::string_view bytes);
 
+  // Append, or, when the pool is at its cap, a heap copy of `bytes` as a shared fragment:
+  // the bytes are never refused. Returns false when it had to spill to the heap; the
+  // caller then applies backpressure (a reactor stops reading that connection), which is
+  // what keeps spills bounded.
+  bool AppendOrSpill(std::string_view bytes);
+
   // Appends the lease's bytes by reference; see the lifetime rules above.
   void AppendLease(BufferLease lease);
 

@@ -15,22 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "buffers/counting_sink.h"
 #include "buffers/release_word.h"
 #include "reactor/block_pool.h"
 
 namespace ringside {
 namespace {
 
-// Counts releases per word, standing in for the BufferManager.
-class CountingSink : public ReleaseSink {
- public:
-  void Release(uint64_t word) override { ++released[word]; }
-  int Count(uint64_t word) const {
-    auto it = released.find(word);
-    return it == released.end() ? 0 : it->second;
-  }
-  std::map<uint64_t, int> released;
-};
 
 uint64_t Word(uint16_t bid) { return ReleaseWord{bid, 1, 1}.Pack(); }
 

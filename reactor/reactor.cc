@@ -30,6 +30,7 @@ Reactor::Impl::Impl(Reactor* self, const ReactorConfig& config, HandlerFactory h
       config_(config),
       handlers_(std::move(handlers)),
       releases_(config.release_queue_capacity, [this] { Wake(); }),
+      pool_(config.output_block_size, config.output_pool_blocks, kKeptOutputBlocks),
       tasks_(config.task_queue_capacity, [this] { Wake(); }),
       now_ms_(NowMs()) {}
 

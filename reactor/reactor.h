@@ -55,6 +55,15 @@ struct ReactorConfig {
   BufferManagerConfig buffers;
   uint32_t ring_idle_ms = 2000;
   size_t output_high_water = 1 << 20;
+  // Output bytes handlers copy go into blocks of this size from a per-reactor pool of at
+  // most this many blocks; a connection whose output finds the pool at its cap stops
+  // reading until its output drains. Received bytes and static responses are sent by
+  // reference and take no blocks.
+  size_t output_block_size = 16 << 10;
+  size_t output_pool_blocks = 4096;
+  // A connection whose unsent output made no progress for this long is closed (a client
+  // that never reads). 0: never.
+  uint32_t send_timeout_ms = 30000;
   // A connection holding more unconsumed input than this stops receiving until its handler
   // consumes some (a paused or flooding client costs at most this plus one ring's worth).
   // The handler must be able to make progress with this many bytes.

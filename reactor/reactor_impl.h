@@ -28,7 +28,9 @@
 #include "buffers/buffer_manager.h"
 #include "queue/mailbox.h"
 #include "reactor/connection_handler.h"
+#include "reactor/block_pool.h"
 #include "reactor/input_stream.h"
+#include "reactor/output_chain.h"
 #include "reactor/reactor.h"
 #include "reactor/reactor_stats.h"
 #include "third_party/liburing/liburing_compat.h"
@@ -70,6 +72,14 @@ enum class Phase : uint8_t {
   kClosing,       // cancels in flight; the slot is freed when the last completion arrives
 };
 
+// What one sendmsg in flight needs until its completion: the message and its iovecs.
+// Pooled per reactor, so an idle connection holds none.
+struct SendSlot {
+  static constexpr int kIovecs = 16;
+  msghdr message{};
+  iovec iov[kIovecs];
+};
+
 struct SlotRef {
   uint32_t slot;
   uint32_t generation;
@@ -95,8 +105,9 @@ class Reactor::Impl {
 
  private:
   struct Connection final : ConnectionIo {
-    Impl* impl = nullptr;
-    uint32_t slot = 0;
+    Connection(Impl* owner, uint32_t index) : impl(owner), slot(index), out(&owner->pool_) {}
+    Impl* const impl;
+    const uint32_t slot;
     uint32_t generation = 0;
     bool in_use = false;
     int fd = -1;
@@ -106,19 +117,18 @@ class Reactor::Impl {
     RingId ring;
     bool ring_attached = false;
     uint64_t arms = 0;  // receives armed; all but the first are re-arms (stats)
-    bool send_inflight = false;
+    std::unique_ptr<SendSlot> send;  // the sendmsg in flight, if any
     bool in_output_list = false;
     // Inputs to UpdateReceive besides the phase: the handler asked for no input for now;
     // unsent output went over the high-water mark (cleared below half of it).
     bool input_paused = false;
     bool output_blocked = false;
     uint64_t last_activity_ms = 0;
+    uint64_t send_progress_ms = 0;  // when unsent output last moved (queued or sent)
     uint64_t timer_deadline_ms = 0;  // 0: no timer armed
     std::string peer;
     InputStream in;
-    std::string out;
-    std::string sending;
-    size_t sent = 0;
+    OutputChain out;
     std::unique_ptr<ConnectionHandler> handler;
     ConnectionStats stats;
     uint64_t ring_recycled_base = 0;
@@ -126,7 +136,7 @@ class Reactor::Impl {
     uint64_t ring_stale_base = 0;
 
     InputStream& input() override { return in; }
-    std::string& output() override { return out; }
+    OutputChain& output() override { return out; }
     void CloseAfterFlush() override {
       if (phase == Phase::kOpen) phase = Phase::kFlushing;
     }
@@ -143,7 +153,8 @@ class Reactor::Impl {
     }
     void CancelTimer() override { timer_deadline_ms = 0; }
     ConnectionHandle handle() override { return {impl->self_, slot, generation, id}; }
-    size_t unsent() const { return out.size() + sending.size() - sent; }
+    size_t unsent() const { return out.size(); }
+    bool send_inflight() const { return send != nullptr; }
     bool closing() const { return phase == Phase::kClosing; }
   };
 
@@ -210,12 +221,16 @@ class Reactor::Impl {
   static constexpr uint64_t kNever = UINT64_MAX;
   static constexpr uint64_t kLingerMs = 2000;  // how long a closing client may take to EOF
   static constexpr uint64_t kStoppingSweepMs = 10;
+  static constexpr size_t kKeptSendSlots = 64;
+  static constexpr size_t kKeptOutputBlocks = 16;  // free blocks the pool keeps for reuse
 
   Reactor* const self_;
   const ReactorConfig config_;
   const HandlerFactory handlers_;
   int wake_fd_ = -1;  // before the mailboxes, which wake through it
   Mailbox<uint64_t> releases_;
+  BlockPool pool_;  // before the connections, whose output chains hold its blocks
+  std::vector<std::unique_ptr<SendSlot>> free_send_slots_;
   Mailbox<std::function<void()>*> tasks_;
   std::vector<std::function<void()>*> overflow_tasks_;  // posted by the reactor itself
   std::atomic<bool> stop_requested_{false};

@@ -38,6 +38,7 @@ struct ConnectionStats {
   // Received bytes the connection holds: unconsumed input, plus (incremental mode) the
   // filled part of every ring buffer a lease still holds.
   uint64_t input_bytes_held = 0;
+  uint64_t output_bytes_queued = 0;  // unsent output
   std::vector<BufferState> buffers;  // filled on request
 };
 
@@ -62,6 +63,12 @@ struct ReactorTotals {
   uint64_t release_queue_high_water = 0;
   uint64_t input_bytes_copied = 0;
   uint64_t input_bytes_held = 0;  // the sum of the connections' input_bytes_held
+  uint64_t output_bytes_queued = 0;      // the sum of the connections' unsent output
+  uint64_t output_blocks_in_use = 0;     // blocks of the output pool holding unsent bytes
+  uint64_t output_pool_blocks = 0;       // the pool's cap
+  uint64_t output_block_size = 0;
+  uint64_t output_pool_refusals = 0;     // appends that found the pool at its cap
+  uint64_t send_timeouts = 0;            // connections closed: no send progress
   // Buffer efficiency, over every ring of the reactor since it started: how many receive
   // completions a buffer served and how full it was when it went back to the kernel.
   uint64_t recv_completions = 0;

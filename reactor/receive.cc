@@ -49,7 +49,7 @@ void Reactor::Impl::UpdateReceive(Connection& c) {
 
 bool Reactor::Impl::InFlight(const Connection& c) {
   return c.receive == Receive::kArmed || c.receive == Receive::kStopping ||
-         c.receive == Receive::kDetaching || c.receive == Receive::kPolling || c.send_inflight;
+         c.receive == Receive::kDetaching || c.receive == Receive::kPolling || c.send_inflight();
 }
 
 void Reactor::Impl::ArmRecv(Connection& c) {
@@ -76,7 +76,11 @@ bool Reactor::Impl::SettleReceive(Connection& c, int32_t res) {
   const Receive was = c.receive;
   if (eof_or_error) {
     c.receive = Receive::kEnded;
-  } else if (res == -ENOBUFS && was == Receive::kArmed) {
+  } else if (res == -ENOBUFS && was == Receive::kArmed &&
+             manager_->ring(c.ring)->buffers_with_kernel() == 0) {
+    // Parked until a buffer comes back. (If buffers came back between the kernel running
+    // dry and this completion, they were published already: arm again instead, or no
+    // later return would ever wake this receive.)
     c.receive = Receive::kParked;
     if (!manager_->incremental()) parked_.push_back({c.slot, c.generation});
   } else {

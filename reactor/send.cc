@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "reactor/reactor_impl.h"
 
 namespace ringside {
@@ -14,8 +16,12 @@ void Reactor::Impl::AfterHandler(Connection& c) {
     c.in_output_list = true;
     output_list_.push_back({c.slot, c.generation});
   }
-  if (!c.output_blocked && c.unsent() > config_.output_high_water) {
-    // A client that does not read must not grow our memory: stop reading until it does.
+  if (!c.send_inflight() && !c.out.empty()) c.send_progress_ms = now_ms_;
+  if (!c.output_blocked &&
+      (c.unsent() > config_.output_high_water ||
+       (!c.out.empty() && pool_.available() == 0))) {
+    // A client that does not read must not grow our memory, nor take every output block
+    // of the reactor: stop reading until its output drains.
     c.output_blocked = true;
     ++totals_.backpressure_pauses;
   }
@@ -30,35 +36,39 @@ void Reactor::Impl::FlushOutputs() {
     if (c == nullptr) continue;
     c->in_output_list = false;
     if (c->closing()) continue;
-    if (!c->send_inflight) StartSend(*c);
+    if (!c->send_inflight()) StartSend(*c);
   }
   output_list_.clear();
 }
 
+// One sendmsg of as much of the chain as its iovecs cover; OnSend starts the next.
 void Reactor::Impl::StartSend(Connection& c) {
-  if (c.sending.size() == c.sent) {
-    c.sending.clear();
-    c.sent = 0;
-    std::swap(c.sending, c.out);
-  }
-  if (c.sending.empty()) {
+  if (c.out.empty()) {
     if (c.phase == Phase::kFlushing) BeginLinger(c);
     return;
   }
+  if (free_send_slots_.empty()) free_send_slots_.push_back(std::make_unique<SendSlot>());
+  c.send = std::move(free_send_slots_.back());
+  free_send_slots_.pop_back();
+  SendSlot& s = *c.send;
+  s.message = msghdr{};
+  s.message.msg_iov = s.iov;
+  s.message.msg_iovlen = static_cast<size_t>(c.out.FillIovecs(s.iov, SendSlot::kIovecs));
   io_uring_sqe* sqe = Sqe();
-  io_uring_prep_send(sqe, c.fd, c.sending.data() + c.sent, c.sending.size() - c.sent,
-                     MSG_NOSIGNAL);
+  io_uring_prep_sendmsg(sqe, c.fd, &s.message, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(sqe, UserData(kSend, c.slot, c.generation));
-  c.send_inflight = true;
 }
 
 void Reactor::Impl::OnSend(Connection& c, int32_t res) {
-  c.send_inflight = false;
+  // A few are kept for the next sends; a burst's worth is not kept for ever.
+  if (free_send_slots_.size() < kKeptSendSlots) free_send_slots_.push_back(std::move(c.send));
+  c.send.reset();
   if (c.closing()) return MaybeFree(c);
   if (res < 0) return Close(c);
-  c.sent += static_cast<size_t>(res);
+  c.out.Consume(static_cast<size_t>(res));
   c.stats.bytes_sent += static_cast<uint64_t>(res);
   c.last_activity_ms = now_ms_;
+  if (res > 0) c.send_progress_ms = now_ms_;
   if (c.output_blocked && c.unsent() <= config_.output_high_water / 2) {
     c.output_blocked = false;
     RunHandler(c);
@@ -104,13 +114,9 @@ void Reactor::Impl::MaybeFree(Connection& c) {
   close(c.fd);
   DetachRing(c);
   c.handler.reset();
-  // The slot is reused, never freed, so it must give back what this connection's output
-  // grew to. Swapped, not assigned: libstdc++'s move-assignment of an empty string keeps
-  // the old buffer.
-  std::string().swap(c.out);
-  std::string().swap(c.sending);
+  // The slot is reused, never freed: its output chain gives back every block and lease.
+  c.out.Clear();
   c.peer.clear();
-  c.sent = 0;
   c.fd = -1;
   c.in_use = false;
   c.phase = Phase::kOpen;

@@ -14,6 +14,11 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
   t.release_queue_depth = releases_.queue().ApproxSize();
   t.release_queue_high_water = releases_.queue().HighWater();
   t.buffers = manager_->stats();
+  const BlockPool::Stats pool = pool_.stats();
+  t.output_blocks_in_use = pool.blocks_in_use;
+  t.output_pool_blocks = pool.max_blocks;
+  t.output_block_size = pool.block_size;
+  t.output_pool_refusals = pool.acquire_failures;
   if (BufferRing* shared = manager_->shared_ring()) {
     t.buffers_recycled = shared->stats().buffers_recycled;
     t.retired_bytes = shared->stats().retired_bytes;
@@ -39,6 +44,8 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
     s.incremental = manager_->incremental();
     s.ring_attached = c.ring_attached;
     s.input_bytes_held = c.in.size();
+    s.output_bytes_queued = c.out.size();
+    t.output_bytes_queued += s.output_bytes_queued;
     t.input_bytes_held += s.input_bytes_held;
     if (BufferRing* r = c.ring_attached ? manager_->ring(c.ring) : nullptr) {
       s.bgid = r->bgid();

@@ -31,7 +31,17 @@ void Reactor::Impl::Sweep(uint64_t now) {
       if (quiet >= kLingerMs) Close(c);
       continue;
     }
-    const bool quiescent = c.unsent() == 0 && !c.send_inflight;
+    const bool quiescent = c.unsent() == 0 && !c.send_inflight();
+    if (!quiescent && config_.send_timeout_ms > 0 &&
+        now - c.send_progress_ms >= config_.send_timeout_ms) {
+      // A client that stopped reading: its output made no progress for the send timeout.
+      ++totals_.send_timeouts;
+      Close(c);
+      continue;
+    }
+    if (!quiescent && config_.send_timeout_ms > 0) {
+      ScheduleSweep(c.send_progress_ms + config_.send_timeout_ms);
+    }
     // Not Close(): the kernel may still hold sent bytes the client has not taken, and a
     // close() with unread input resets the connection and drops them. Linger instead: FIN
     // after those bytes; the client's EOF or the shutdown deadline ends it. A connection
@@ -72,7 +82,7 @@ void Reactor::Impl::BeginShutdown() {
   next_sweep_ms_ = 0;
   StopAccepting();
   for (auto& c : connections_) {
-    if (c->in_use && !c->closing() && (c->unsent() > 0 || c->send_inflight)) {
+    if (c->in_use && !c->closing() && (c->unsent() > 0 || c->send_inflight())) {
       c->CloseAfterFlush();
     }
   }

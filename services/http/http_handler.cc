@@ -21,6 +21,19 @@ WorkerState& ThisWorker(const net::HttpLimits& limits) {
   return state;
 }
 
+// Responses are formatted into this reactor thread's scratch string, then copied into the
+// connection's output blocks once per OnInput: one append for a whole pipelined batch.
+std::string& Scratch() {
+  thread_local std::string scratch;
+  return scratch;
+}
+
+void FlushScratch(ConnectionIo& io) {
+  std::string& scratch = Scratch();
+  io.output().AppendOrSpill(scratch);
+  scratch.clear();
+}
+
 }  // namespace
 
 HttpHandler::HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
@@ -40,7 +53,7 @@ void HttpHandler::OnInput(ConnectionIo& io) {
     if (pending.empty() || pending.size() < parser_.bytes_needed()) break;
     const net::ParseResult result = parser_.Parse(pending, &request_);
     if (result.status == net::ParseStatus::kNeedMore) {
-      if (result.send_continue) io.output().append(net::kContinueResponse);
+      if (result.send_continue) Scratch().append(net::kContinueResponse);
       break;
     }
     if (result.status == net::ParseStatus::kError) {
@@ -49,7 +62,8 @@ void HttpHandler::OnInput(ConnectionIo& io) {
       // the requests before it, then the connection closes. Input is paused while a batch
       // is out, so an empty batch means every earlier response is already in the output.
       if (batch.empty()) {
-        app_->HandleParseError(result.error_status, &io.output());
+        app_->HandleParseError(result.error_status, &Scratch());
+        FlushScratch(io);
         io.CloseAfterFlush();
       } else {
         std::string error;
@@ -62,7 +76,7 @@ void HttpHandler::OnInput(ConnectionIo& io) {
     completed_any = true;
     const bool keep_alive = request_.keep_alive;
     if (workers_ == nullptr) {
-      app_->Handle(request_, &io.output());
+      app_->Handle(request_, &Scratch());
     } else {
       batch.append(pending.substr(0, result.consumed));
     }
@@ -73,6 +87,7 @@ void HttpHandler::OnInput(ConnectionIo& io) {
     }
   }
   UpdateHeaderTimer(io, completed_any);
+  FlushScratch(io);
   if (workers_ == nullptr) {
     if (close_after) io.CloseAfterFlush();
     return;
@@ -83,7 +98,8 @@ void HttpHandler::OnInput(ConnectionIo& io) {
 void HttpHandler::OnTimeout(ConnectionIo& io) {
   header_timer_armed_ = false;
   io.CountRejectedRequest();
-  app_->HandleParseError(408, &io.output());
+  app_->HandleParseError(408, &Scratch());
+  FlushScratch(io);
   io.CloseAfterFlush();
 }
 
@@ -117,8 +133,10 @@ void HttpHandler::PostBatch(ConnectionIo& io, std::string requests, bool close_a
     }
     responses += last_response;
     handle.reactor->PostToConnection(
-        handle, [responses = std::move(responses), close_after](ConnectionIo& c) {
-          c.output().append(responses);
+        handle, [responses = std::make_shared<const std::string>(std::move(responses)),
+                 close_after](ConnectionIo& c) mutable {
+          // By reference: the worker's string is sent as it is.
+          c.output().AppendShared(std::move(responses));
           if (close_after) {
             c.CloseAfterFlush();
           } else {
