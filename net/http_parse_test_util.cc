@@ -104,12 +104,15 @@ ParseTrace DriveParser(HttpParser& parser, std::string_view stream, const HttpLi
   size_t fed = 0;
   std::string_view rest = stream;
   bool first = true;
+  size_t start = 0;  // the first unconsumed byte of `buffer`, compacted before each read
   while (first || !rest.empty()) {
     first = false;
+    buffer.erase(0, start);
+    start = 0;
     fed += Read(&rest, &buffer, feed);
     trace.max_held = std::max(trace.max_held, buffer.size());
-    while (feed.ignore_bytes_needed || buffer.size() >= parser.bytes_needed()) {
-      const std::string_view input = buffer;
+    while (feed.ignore_bytes_needed || buffer.size() - start >= parser.bytes_needed()) {
+      const std::string_view input = std::string_view(buffer).substr(start);
       const ParseResult r = parser.Parse(input, &request);
       if (feed.record_steps) {
         trace.steps.push_back({r.status, input.size(), r.consumed, r.body_segment.size(),
@@ -172,13 +175,13 @@ ParseTrace DriveParser(HttpParser& parser, std::string_view stream, const HttpLi
       }
       if (current != nullptr) current->raw_bytes += r.consumed;
       if (r.status == ParseStatus::kComplete) current = nullptr;
-      buffer.erase(0, r.consumed);
+      start += r.consumed;
       if (check.failed()) return trace;
       if (r.status == ParseStatus::kNeedMore) break;
     }
-    trace.max_kept = std::max(trace.max_kept, buffer.size());
+    trace.max_kept = std::max(trace.max_kept, buffer.size() - start);
   }
-  trace.unconsumed = buffer.size();
+  trace.unconsumed = buffer.size() - start;
   return trace;
 }
 
@@ -221,11 +224,14 @@ DecodeTrace DriveDecoder(ChunkedDecoder& decoder, std::string_view stream,
   std::string buffer;
   std::string_view rest = stream;
   bool first = true;
+  size_t start = 0;  // the first unconsumed byte of `buffer`, compacted before each read
   while (first || !rest.empty()) {
     first = false;
+    buffer.erase(0, start);
+    start = 0;
     Read(&rest, &buffer, feed);
-    while (feed.ignore_bytes_needed || buffer.size() >= decoder.bytes_needed()) {
-      const std::string_view input = buffer;
+    while (feed.ignore_bytes_needed || buffer.size() - start >= decoder.bytes_needed()) {
+      const std::string_view input = std::string_view(buffer).substr(start);
       const ChunkedDecoder::Result r = decoder.Decode(input);
       trace.status = r.status;
       check(r.consumed <= input.size(), "consumed more than the input");
@@ -249,8 +255,9 @@ DecodeTrace DriveDecoder(ChunkedDecoder& decoder, std::string_view stream,
         case Status::kError: {
           check(r.status == Status::kDone || r.consumed == 0, "kError consumed bytes");
           trace.consumed += r.consumed;
-          buffer.erase(0, r.consumed);
-          const ChunkedDecoder::Result again = decoder.Decode(buffer);
+          start += r.consumed;
+          const ChunkedDecoder::Result again =
+              decoder.Decode(std::string_view(buffer).substr(start));
           check(again.status == r.status && again.consumed == 0, "final status not sticky");
           if (r.status == Status::kError) {
             trace.error_status = decoder.error_status();
@@ -260,19 +267,19 @@ DecodeTrace DriveDecoder(ChunkedDecoder& decoder, std::string_view stream,
           }
           check(decoder.decoded() == trace.body.size(), "decoded() is not the body size");
           check(decoder.overhead() <= limits.max_overhead, "overhead above max_overhead");
-          trace.unconsumed = r.status == Status::kDone ? buffer.size() + rest.size() : 0;
+          trace.unconsumed = r.status == Status::kDone ? buffer.size() - start + rest.size() : 0;
           return trace;
         }
       }
       trace.consumed += r.consumed;
-      buffer.erase(0, r.consumed);
+      start += r.consumed;
       if (check.failed()) return trace;
       if (r.status == Status::kNeedMore) break;
     }
-    trace.max_kept = std::max(trace.max_kept, buffer.size());
+    trace.max_kept = std::max(trace.max_kept, buffer.size() - start);
   }
   check(decoder.decoded() == trace.body.size(), "decoded() is not the body size");
-  trace.unconsumed = buffer.size();
+  trace.unconsumed = buffer.size() - start;
   return trace;
 }
 
