@@ -5,8 +5,8 @@
 // input, never copies), and after every call the caller drops the raw bytes the parser is
 // done with (`consumed`), chunk framing included. Between calls a caller keeps at most a
 // partial head (max_request_line + max_header_bytes + a few bytes), a partial chunk-size
-// line (kMaxChunkLine + 2) or a partial trailer line (max_header_bytes), whatever the size
-// or chunking of the body.
+// line (kMaxChunkLine + 1) or a partial trailer line (max_header_bytes), whatever the size
+// or chunking of the body; the fuzzer checks this bound.
 //
 // Protocol. Call Parse with `input` = the connection's unconsumed bytes, from the first one.
 // Each call returns one ParseResult; the caller drops r.consumed bytes from the front of its
@@ -65,9 +65,11 @@
 // Limits (HttpLimits): max_request_line (414), max_header_bytes (431, also bounding the
 // trailer section), max_headers (431), max_body (413: a Content-Length above it as soon as
 // the head is complete, a chunked body as soon as a chunk-size takes the decoded total above
-// it), and max_chunk_overhead (431): the bytes of a request's chunk-size lines beyond their
-// hex digits (chunk extensions) plus its trailer section, which the parser has to read but
-// which carry nothing the application gets. 431 rather than 400 because the request is
+// it), and max_chunk_overhead (431): per request, the bytes of its chunk-size lines beyond
+// their hex digits (chunk extensions, with any whitespace before them) plus its trailer
+// section (final CRLF included), which the parser has to read but which carry nothing the
+// application gets; checked as each chunk-size line ends (each is at most kMaxChunkLine
+// bytes, 400 above) and as trailer lines arrive. 431 rather than 400 because the request is
 // well-formed, only too large in its metadata: extensions and trailers are name/value
 // parameters like header fields, the trailer section already answers 431 over
 // max_header_bytes, and 400 stays the sign of a malformed (possibly smuggling) request.
@@ -86,8 +88,9 @@
 //        than HTAB in a value; Content-Length not 1*DIGIT, above 2^63-1, repeated (even
 //        with equal values) or a list; Content-Length with Transfer-Encoding; Transfer-
 //        Encoding in HTTP/1.0, with chunked missing, repeated, not last or with parameters,
-//        or a coding that is not a token; HTTP/1.1 without Host, more than one Host, a Host with characters
-//        outside those of uri-host[:port]; every chunked-body error (see chunked_decoder.h).
+//        or a coding that is not a token; HTTP/1.1 without Host, more than one Host, a Host
+//        with characters outside those of uri-host[:port]; every chunked-body error (see
+//        chunked_decoder.h).
 //   413  Content-Length above max_body (as soon as the head is complete), or a chunked body
 //        whose decoded size would exceed it.
 //   414  request line longer than max_request_line (as soon as that many bytes arrived).

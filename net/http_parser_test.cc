@@ -507,7 +507,8 @@ TEST(HttpParserTest, ExpectContinueIsSignalledOnceWhenTheHeadCompletes) {
   EXPECT_FALSE(r.send_continue);
   // Chunked bodies too.
   const std::string chunked =
-      "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n";
+      "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
   r = parser.Parse(chunked, &request);
   ASSERT_EQ(r.status, ParseStatus::kHead);
   EXPECT_TRUE(r.send_continue);
@@ -719,8 +720,8 @@ TEST(HttpParserTest, SplitAtEveryByteBoundaryGivesTheSameResult) {
   for (size_t cut = 0; cut <= stream.size(); ++cut) {
     size_t reads = 0;
     HttpParser p;
-    const ParseTrace two =
-        DriveParser(p, stream, {}, {.next_size = [&] { return reads++ == 0 ? cut : stream.size(); }});
+    const auto next_size = [&] { return reads++ == 0 ? cut : stream.size(); };
+    const ParseTrace two = DriveParser(p, stream, {}, {.next_size = next_size});
     ASSERT_EQ(two.violation, "") << cut;
     EXPECT_TRUE(two.SameOutcome(whole)) << cut;
   }
@@ -765,8 +766,7 @@ TEST(HttpParserTest, HostileChunkExtensionsAreRefusedWithoutHoldingTheRequest) {
   ASSERT_EQ(limits.max_chunk_overhead, size_t{64} << 10);
   for (const size_t max_piece : {1, 100, 1024}) {
     SCOPED_TRACE(max_piece);
-    const ParseTrace t =
-        ParseInPieces(stream, 1, max_piece, limits);
+    const ParseTrace t = ParseInPieces(stream, 1, max_piece, limits);
     ASSERT_EQ(t.violation, "");
     EXPECT_EQ(t.error_status, 431);
     // Refused at the chunk-size line that takes the extensions over 64 KiB.
