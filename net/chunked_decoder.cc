@@ -5,10 +5,6 @@
 namespace ringside::net {
 namespace {
 
-// A decoded-body buffer at most this large survives Reset; a larger one is freed so an idle
-// keep-alive connection does not hold on to the memory of its biggest past request.
-constexpr size_t kRetainedCapacity = 64 << 10;
-
 // Hex digits allowed in a chunk-size: 16 cannot overflow 64 bits, so no overflow check.
 constexpr size_t kMaxChunkSizeDigits = 16;
 
@@ -75,63 +71,65 @@ bool IsChunkExtensions(std::string_view s) {
 
 ChunkedDecoder::ChunkedDecoder(Limits limits) : limits_(limits) {}
 
-void ChunkedDecoder::Reset(size_t offset) {
+void ChunkedDecoder::Reset() {
   state_ = State::kSizeLine;
-  lines_.Reset(offset);
-  pos_ = offset;
-  remaining_ = 0;
-  trailer_start_ = end_ = bytes_needed_ = 0;
+  lines_.Reset(0);
+  remaining_ = announced_ = decoded_ = 0;
+  overhead_ = trailer_bytes_ = bytes_needed_ = 0;
   error_status_ = 0;
-  if (body_.capacity() > kRetainedCapacity) {
-    std::string().swap(body_);
-  } else {
-    body_.clear();
-  }
 }
 
-ChunkedDecoder::Status ChunkedDecoder::Decode(std::string_view input) {
+ChunkedDecoder::Result ChunkedDecoder::Decode(std::string_view input) {
   using Line = CrlfLineScanner::Result;
+  if (state_ == State::kDone) return {.status = Status::kDone};
+  if (state_ == State::kError) return {.status = Status::kError};
+  if (input.size() < bytes_needed_) return {};
+  bytes_needed_ = 0;
+  // Input bytes before `pos` are decoded. In kSizeLine and kTrailer the line scanner's
+  // current line starts at `pos`.
+  size_t pos = 0;
   std::string_view line;
   while (true) {
     switch (state_) {
       case State::kSizeLine:
         switch (lines_.Next(input, kMaxChunkLine, &line)) {
           case Line::kNeedMore:
-            return NeedMore(input);
+            return NeedMore(input, pos);
           case Line::kBareCrOrLf:
           case Line::kTooLong:
             return Fail(400);
           case Line::kLine:
             break;
         }
-        if (!OnSizeLine(line)) return Status::kError;
+        if (!OnSizeLine(line)) return {.status = Status::kError};
+        pos = lines_.line_start();
         break;
       case State::kData: {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, input.size() - pos_));
-        body_.append(input.data() + pos_, n);
-        pos_ += n;
+        if (pos == input.size()) return NeedMore(input, pos);
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, input.size() - pos));
         remaining_ -= n;
-        if (remaining_ > 0) return NeedMore(input);
-        state_ = State::kDataCrlf;
-        break;
+        decoded_ += n;
+        if (remaining_ == 0) state_ = State::kDataCrlf;
+        return {.status = Status::kData, .consumed = pos + n, .data = input.substr(pos, n)};
       }
       case State::kDataCrlf: {
-        const size_t available = input.size() - pos_;
-        if (available >= 1 && input[pos_] != '\r') return Fail(400);
-        if (available < 2) return NeedMore(input);
-        if (input[pos_ + 1] != '\n') return Fail(400);
-        pos_ += 2;
-        lines_.Reset(pos_);
+        const size_t available = input.size() - pos;
+        if (available >= 1 && input[pos] != '\r') return Fail(400);
+        if (available < 2) return NeedMore(input, pos);
+        if (input[pos + 1] != '\n') return Fail(400);
+        pos += 2;
+        lines_.Reset(pos);
         state_ = State::kSizeLine;
         break;
       }
       case State::kTrailer: {
         // Every line needs its CRLF, so the budget for this line's bytes leaves room for it.
-        const size_t used = lines_.line_start() - trailer_start_ + 2;
-        if (used > limits_.max_trailer_bytes) return Fail(431);
-        switch (lines_.Next(input, limits_.max_trailer_bytes - used, &line)) {
+        const size_t budget = std::min(limits_.max_trailer_bytes - trailer_bytes_,
+                                       limits_.max_overhead - overhead_);
+        if (budget < 2) return Fail(431);
+        switch (lines_.Next(input, budget - 2, &line)) {
           case Line::kNeedMore:
-            return NeedMore(input);
+            return NeedMore(input, pos);
           case Line::kBareCrOrLf:
             return Fail(400);
           case Line::kTooLong:
@@ -139,19 +137,20 @@ ChunkedDecoder::Status ChunkedDecoder::Decode(std::string_view input) {
           case Line::kLine:
             break;
         }
+        trailer_bytes_ += line.size() + 2;
+        overhead_ += line.size() + 2;
+        pos = lines_.line_start();
         if (line.empty()) {
-          end_ = lines_.line_start();
           state_ = State::kDone;
-          break;
+          return {.status = Status::kDone, .consumed = pos};
         }
         std::string_view name, value;
         if (IsOws(line.front()) || !SplitFieldLine(line, &name, &value)) return Fail(400);
         break;
       }
-      case State::kDone:
-        return Status::kDone;
+      case State::kDone:  // not reached: both return at once
       case State::kError:
-        return Status::kError;
+        return {.status = state_ == State::kDone ? Status::kDone : Status::kError};
     }
   }
 }
@@ -166,14 +165,19 @@ bool ChunkedDecoder::OnSizeLine(std::string_view line) {
     Fail(400);
     return false;
   }
-  if (size > limits_.max_body - body_.size()) {
+  if (size > limits_.max_body - announced_) {
     Fail(413);
     return false;
   }
-  pos_ = lines_.line_start();
+  const size_t extensions = line.size() - digits;
+  if (extensions > limits_.max_overhead - overhead_) {
+    Fail(431);
+    return false;
+  }
+  overhead_ += extensions;
+  announced_ += size;
   if (size == 0) {
-    trailer_start_ = pos_;
-    state_ = State::kTrailer;
+    state_ = State::kTrailer;  // the scanner is already at the next line
   } else {
     remaining_ = size;
     state_ = State::kData;
@@ -181,16 +185,18 @@ bool ChunkedDecoder::OnSizeLine(std::string_view line) {
   return true;
 }
 
-ChunkedDecoder::Status ChunkedDecoder::NeedMore(std::string_view input) {
-  bytes_needed_ = state_ == State::kData ? pos_ + static_cast<size_t>(remaining_) + 1
-                                         : input.size() + 1;
-  return Status::kNeedMore;
+ChunkedDecoder::Result ChunkedDecoder::NeedMore(std::string_view input, size_t consumed) {
+  // What is left is a partial line (whose scanned bytes are not scanned again), a partial
+  // CRLF after chunk data, or nothing; one more byte than that may change something.
+  if (state_ == State::kSizeLine || state_ == State::kTrailer) lines_.Drop(consumed);
+  bytes_needed_ = input.size() - consumed + 1;
+  return {.status = Status::kNeedMore, .consumed = consumed};
 }
 
-ChunkedDecoder::Status ChunkedDecoder::Fail(int status) {
+ChunkedDecoder::Result ChunkedDecoder::Fail(int status) {
   state_ = State::kError;
   error_status_ = status;
-  return Status::kError;
+  return {.status = Status::kError};
 }
 
 }  // namespace ringside::net

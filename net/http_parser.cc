@@ -1,5 +1,6 @@
 #include "net/http_parser.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
@@ -140,84 +141,95 @@ HttpParser::Span HttpParser::Span::Of(std::string_view input, std::string_view p
 HttpParser::HttpParser(HttpLimits limits)
     : limits_(limits),
       chunked_decoder_({.max_body = limits.max_body,
-                        .max_trailer_bytes = limits.max_header_bytes}) {}
+                        .max_trailer_bytes = limits.max_header_bytes,
+                        .max_overhead = limits.max_chunk_overhead}) {}
 
 void HttpParser::Reset() {
-  state_ = State::kRequestLine;
   error_status_ = 0;
+  chunked_decoder_.Reset();
+  StartRequest();
+}
+
+void HttpParser::StartRequest() {
+  state_ = State::kRequestLine;
   bytes_needed_ = 0;
   lines_.Reset(0);
   empty_lines_ = 0;
   fields_.clear();
-  chunked_decoder_.Reset(0);
 }
 
 ParseResult HttpParser::Parse(std::string_view input, HttpRequest* request) {
-  if (state_ == State::kComplete) Reset();
-  ParseResult result;
-  if (state_ != State::kError && input.size() < bytes_needed_) return result;
-  const bool head_was_complete = state_ == State::kFixedBody || state_ == State::kChunkedBody;
-  Step step = Step::kNext;
-  while (step == Step::kNext) {
-    switch (state_) {
-      case State::kRequestLine:
-        step = ScanRequestLine(input);
-        break;
-      case State::kHeaders:
-        step = ScanHeaders(input);
-        break;
-      case State::kFixedBody:
-        if (input.size() < body_end_) {
-          step = Step::kNeedMore;
-        } else {
-          state_ = State::kComplete;
-        }
-        break;
-      case State::kChunkedBody:
-        switch (chunked_decoder_.Decode(input)) {
-          case ChunkedDecoder::Status::kNeedMore:
-            step = Step::kNeedMore;
-            break;
-          case ChunkedDecoder::Status::kError:
-            step = Fail(chunked_decoder_.error_status());
-            break;
-          case ChunkedDecoder::Status::kDone:
-            state_ = State::kComplete;
-            break;
-        }
-        break;
-      case State::kComplete:
-        // The next request starts from nothing: a caller that waits for bytes_needed()
-        // must not wait for the size of this one.
-        bytes_needed_ = 0;
-        Fill(input, request);
-        result.status = ParseStatus::kComplete;
-        result.consumed = chunked_ ? chunked_decoder_.end() : body_end_;
-        return result;
-      case State::kError:
-        step = Step::kError;
-        break;
-    }
-  }
-  if (step == Step::kError) {
-    result.status = ParseStatus::kError;
-    result.error_status = error_status_;
-    return result;
-  }
+  if (state_ == State::kError) return Error();
+  if (input.size() < bytes_needed_) return {};
+  bytes_needed_ = 0;
   switch (state_) {
+    case State::kRequestLine:
+    case State::kHeaders:
+      return ParseHead(input, request);
     case State::kFixedBody:
-      bytes_needed_ = body_end_;
-      break;
+      return ParseFixedBody(input);
     case State::kChunkedBody:
-      bytes_needed_ = chunked_decoder_.bytes_needed();
-      break;
-    default:
-      bytes_needed_ = input.size() + 1;
+      return ParseChunkedBody(input);
+    case State::kError:
       break;
   }
-  result.send_continue = expect_continue_ && !head_was_complete &&
-                         (state_ == State::kFixedBody || state_ == State::kChunkedBody);
-  return result;
+  return Error();
+}
+
+ParseResult HttpParser::ParseHead(std::string_view input, HttpRequest* request) {
+  Step step = Step::kNext;
+  while (step == Step::kNext && !head_complete()) {
+    step = state_ == State::kRequestLine ? ScanRequestLine(input) : ScanHeaders(input);
+  }
+  if (step == Step::kError) return Error();
+  if (step == Step::kNeedMore) {
+    // The head's bytes stay with the caller, who calls again with them and more.
+    bytes_needed_ = input.size() + 1;
+    return {};
+  }
+  Fill(input, request);
+  const size_t head_size = lines_.line_start();
+  // Offsets restart at 0 of the next input: the caller drops the head.
+  lines_.Reset(0);
+  return {.status = ParseStatus::kHead,
+          .consumed = head_size,
+          .send_continue = expect_continue_ && request->has_body() && input.size() == head_size};
+}
+
+ParseResult HttpParser::ParseFixedBody(std::string_view input) {
+  if (remaining_ == 0) {
+    StartRequest();
+    return {.status = ParseStatus::kComplete};
+  }
+  if (input.empty()) {
+    bytes_needed_ = 1;
+    return {};
+  }
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, input.size()));
+  remaining_ -= n;
+  return {.status = ParseStatus::kBody, .consumed = n, .body_segment = input.substr(0, n)};
+}
+
+ParseResult HttpParser::ParseChunkedBody(std::string_view input) {
+  const ChunkedDecoder::Result d = chunked_decoder_.Decode(input);
+  switch (d.status) {
+    case ChunkedDecoder::Status::kNeedMore:
+      bytes_needed_ = chunked_decoder_.bytes_needed();
+      return {.consumed = d.consumed};
+    case ChunkedDecoder::Status::kData:
+      return {.status = ParseStatus::kBody, .consumed = d.consumed, .body_segment = d.data};
+    case ChunkedDecoder::Status::kDone:
+      StartRequest();
+      return {.status = ParseStatus::kComplete, .consumed = d.consumed};
+    case ChunkedDecoder::Status::kError:
+      break;
+  }
+  Fail(chunked_decoder_.error_status());
+  return Error();
+}
+
+ParseResult HttpParser::Error() const {
+  return {.status = ParseStatus::kError, .error_status = error_status_};
 }
 
 HttpParser::Step HttpParser::ScanRequestLine(std::string_view input) {
@@ -333,12 +345,12 @@ HttpParser::Step HttpParser::FinishHead(std::string_view input) {
   if (content_length > limits_.max_body) return Fail(413);
   keep_alive_ = !close && (version_minor_ == 1 || keep_alive);
   expect_continue_ = version_minor_ == 1 && expect_continue;
-  body_start_ = lines_.line_start();
+  body_length_ = chunked_ ? 0 : content_length;
   if (chunked_) {
-    chunked_decoder_.Reset(body_start_);
+    chunked_decoder_.Reset();
     state_ = State::kChunkedBody;
   } else {
-    body_end_ = body_start_ + static_cast<size_t>(content_length);
+    remaining_ = body_length_;
     state_ = State::kFixedBody;
   }
   return Step::kNext;
@@ -362,8 +374,8 @@ void HttpParser::Fill(std::string_view input, HttpRequest* request) const {
   for (const FieldSpan& field : fields_) {
     request->headers.push_back({field.name.In(input), field.value.In(input)});
   }
-  request->body = chunked_ ? chunked_decoder_.body()
-                           : input.substr(body_start_, body_end_ - body_start_);
+  request->chunked = chunked_;
+  request->body_length = body_length_;
 }
 
 }  // namespace ringside::net

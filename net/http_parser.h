@@ -1,22 +1,80 @@
-// http_parser.h: a strict, zero-copy, resumable HTTP/1.1 request parser (RFC 9112, RFC 9110).
+// http_parser.h: a strict, zero-copy, streaming HTTP/1.1 request parser (RFC 9112, RFC 9110).
 //
-// The caller keeps a connection's unconsumed bytes contiguous and passes them, from the first
-// unconsumed byte, to Parse. When more bytes arrive it calls Parse again with the longer view:
-// the same bytes with more appended, possibly at another address (the parser keeps offsets,
-// never pointers). The parser remembers how far it got, so every byte is examined O(1) times
-// however the request is split. On kComplete the caller uses the request, drops `consumed`
-// bytes and calls Parse on what is left, even if nothing new arrived (pipelining); the parser
-// starts the next request by itself.
+// The parser never holds request bytes and never asks the caller to hold a whole request:
+// the head is handed out as views, then the body as segments (views into the caller's
+// input, never copies), and after every call the caller drops the raw bytes the parser is
+// done with (`consumed`), chunk framing included. Between calls a caller keeps at most a
+// partial head (max_request_line + max_header_bytes + a few bytes), a partial chunk-size
+// line (kMaxChunkLine + 1) or a partial trailer line (max_header_bytes), whatever the size
+// or chunking of the body; the fuzzer checks this bound.
+//
+// Protocol. Call Parse with `input` = the connection's unconsumed bytes, from the first one.
+// Each call returns one ParseResult; the caller drops r.consumed bytes from the front of its
+// buffer before the next call (they may be 0), then:
+//   kNeedMore  nothing more can be done with these bytes: call again once more have arrived
+//              (input.size() >= bytes_needed() after the drop; smaller calls are harmless).
+//              consumed > 0 only for chunk framing that was fully decoded (chunk-size lines,
+//              the CRLF after chunk data, trailer lines); for a partial head it is 0, and
+//              the caller keeps the head's bytes and calls again with them plus what arrived.
+//   kHead      the request line and header section are complete. *request holds them as
+//              views into `input`, valid only while the caller keeps those bytes: the caller
+//              must copy them or take a lease on them before dropping r.consumed (= the
+//              head's bytes, leading empty lines included). Call again right away, even on
+//              an empty rest: kHead is ALWAYS followed by zero or more kBody results and
+//              then one kComplete, also for a request without a body (request->has_body()
+//              false), whose kComplete comes from the next call with consumed 0.
+//   kBody      r.body_segment is the next piece of decoded body: a non-empty view into
+//              `input`, ending at input[r.consumed - 1] (r.consumed counts the chunk framing
+//              before it as well). It is as long as `input` allows, up to the rest of the
+//              Content-Length body or of the current chunk, so segment boundaries depend on
+//              how the bytes arrived. The caller uses it (or takes a lease on it) before
+//              dropping r.consumed, then calls again right away.
+//   kComplete  the request ended: its body, for chunked also its last chunk and trailer
+//              section, which r.consumed completes (0 for a Content-Length or empty body).
+//              The parser is ready for the next request: call again right away on what is
+//              left (pipelining), even if nothing new arrived and even if it is empty.
+//   kError     r.error_status (400, 413, 414, 431, 501 or 505; see below) must be sent, then
+//              the connection closed. Parse keeps returning it, consumed 0, until Reset.
+// Parse writes *request only on kHead. Every input byte is examined O(1) times in total
+// however the input is fragmented: the parser remembers offsets (never pointers) into the
+// bytes it has seen and not consumed, which may move between calls (copied, compacted), and
+// rebases them when the caller drops consumed bytes.
 //
 //   HttpParser parser;
 //   HttpRequest request;
-//   ParseResult r = parser.Parse(unconsumed, &request);
-//   if (r.send_continue) Send(kContinueResponse);
-//   switch (r.status) {
-//     case ParseStatus::kComplete: Handle(request); Drop(r.consumed); break;  // then Parse again
-//     case ParseStatus::kError: SendError(r.error_status); Close(); break;
-//     case ParseStatus::kNeedMore: break;  // Parse again once size() >= parser.bytes_needed()
+//   for (;;) {  // whenever bytes arrive; `buffer` holds the unconsumed ones
+//     if (buffer.size() < parser.bytes_needed()) break;
+//     const ParseResult r = parser.Parse(buffer.view(), &request);
+//     if (r.send_continue) Send(kContinueResponse);
+//     switch (r.status) {
+//       case ParseStatus::kHead: StartRequest(request, buffer.Lease(r.consumed)); break;
+//       case ParseStatus::kBody: AppendBody(buffer.Lease(r.body_segment)); break;
+//       case ParseStatus::kComplete: FinishRequest(); break;
+//       case ParseStatus::kError: SendError(r.error_status); Close(); return;
+//       case ParseStatus::kNeedMore: break;
+//     }
+//     buffer.Consume(r.consumed);
+//     if (r.status == ParseStatus::kNeedMore) break;
 //   }
+//
+// Expect: 100-continue. ParseResult::send_continue is set on the kHead of an HTTP/1.1
+// request with "Expect: 100-continue" and a body (has_body()) when `input` holds no byte
+// after the head, i.e. the client may be waiting for "100 Continue" (RFC 9110 10.1.1 lets a
+// server omit it once some content has arrived). It is never set on any other result.
+//
+// Limits (HttpLimits): max_request_line (414), max_header_bytes (431, also bounding the
+// trailer section), max_headers (431), max_body (413: a Content-Length above it as soon as
+// the head is complete, a chunked body as soon as a chunk-size takes the decoded total above
+// it), and max_chunk_overhead (431): per request, the bytes of its chunk-size lines beyond
+// their hex digits (chunk extensions, with any whitespace before them) plus its trailer
+// section (final CRLF included), which the parser has to read but which carry nothing the
+// application gets; checked as each chunk-size line ends (each is at most kMaxChunkLine
+// bytes, 400 above) and as trailer lines arrive. 431 rather than 400 because the request is
+// well-formed, only too large in its metadata: extensions and trailers are name/value
+// parameters like header fields, the trailer section already answers 431 over
+// max_header_bytes, and 400 stays the sign of a malformed (possibly smuggling) request.
+// Without this limit a client could make the server read ~1 KiB of extensions per body
+// byte (1-byte chunks), 1 GB for a 1 MiB body.
 //
 // Strictness: any deviation from the grammar is an error, never a guess, so that no peer can
 // frame the byte stream differently from us (request smuggling). Errors and their statuses:
@@ -30,18 +88,19 @@
 //        than HTAB in a value; Content-Length not 1*DIGIT, above 2^63-1, repeated (even
 //        with equal values) or a list; Content-Length with Transfer-Encoding; Transfer-
 //        Encoding in HTTP/1.0, with chunked missing, repeated, not last or with parameters,
-//        or a coding that is not a token; HTTP/1.1 without Host, more than one Host, a Host with characters
-//        outside those of uri-host[:port]; every chunked-body error (see chunked_decoder.h).
+//        or a coding that is not a token; HTTP/1.1 without Host, more than one Host, a Host
+//        with characters outside those of uri-host[:port]; every chunked-body error (see
+//        chunked_decoder.h).
 //   413  Content-Length above max_body (as soon as the head is complete), or a chunked body
 //        whose decoded size would exceed it.
 //   414  request line longer than max_request_line (as soon as that many bytes arrived).
-//   431  header block longer than max_header_bytes, more than max_headers fields, or a
-//        trailer section longer than max_header_bytes.
+//   431  header block longer than max_header_bytes, more than max_headers fields, a
+//        trailer section longer than max_header_bytes, or a chunked body whose extensions
+//        and trailer section exceed max_chunk_overhead.
 //   501  a transfer coding other than chunked before the final chunked ("gzip, chunked").
 //   505  HTTP/<digit>.<digit> with a major version other than 1. HTTP/1.2 and above are
 //        processed as HTTP/1.1 (RFC 9110 2.5).
-// After kError the connection must be closed: Parse keeps returning the same error until
-// Reset. Methods are any token (routing decides 404/405), and GET or HEAD may carry a body.
+// Methods are any token (routing decides 404/405), and GET or HEAD may carry a body.
 // Expect values other than 100-continue are ignored, as is 100-continue in HTTP/1.0.
 //
 // Thread-safety: thread-compatible; one parser per connection, used by one thread at a time.
@@ -49,6 +108,7 @@
 #define RINGSIDE_NET_HTTP_PARSER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -59,9 +119,10 @@ namespace ringside::net {
 
 struct HttpLimits {
   size_t max_request_line = 8192;   // 414 above, CRLF excluded
-  size_t max_header_bytes = 16384;  // 431 above: field lines and the final CRLF
+  size_t max_header_bytes = 16384;  // 431 above: field lines and the final CRLF; trailers too
   size_t max_headers = 100;         // 431 above
   size_t max_body = 8 << 20;        // 413 above: Content-Length or decoded chunked size
+  size_t max_chunk_overhead = 64 << 10;  // 431 above: chunk extensions + trailer section
 };
 
 struct HttpHeader {
@@ -69,9 +130,9 @@ struct HttpHeader {
   std::string_view value;  // without surrounding whitespace
 };
 
-// Filled by Parse on kComplete only. The views point into the caller's input, except a
-// chunked body, which points into the parser; all are valid until the caller drops the
-// request's bytes or calls Parse or Reset again, whichever comes first.
+// The head of a request, filled by Parse on kHead only. The views point into that call's
+// input (path may also be the literal "/"), so they are valid only while the caller keeps
+// those bytes. The body is not here: it comes as kBody segments.
 struct HttpRequest {
   std::string_view method;
   std::string_view target;  // as sent
@@ -80,21 +141,29 @@ struct HttpRequest {
   int version_minor = 1;    // 0 for HTTP/1.0, 1 for HTTP/1.1 and above
   bool keep_alive = true;   // 1.1: unless "Connection: close"; 1.0: only with keep-alive
   bool expect_continue = false;
+  bool chunked = false;       // Transfer-Encoding: chunked; the body's size is not known
+  uint64_t body_length = 0;   // Content-Length (<= max_body); 0 without it or when chunked
   std::vector<HttpHeader> headers;  // in order; cleared, not shrunk, per request
-  std::string_view body;
+
+  // Whether kBody results may follow kHead (a chunked body may still turn out empty).
+  bool has_body() const { return chunked || body_length > 0; }
 
   // The value of the first field named `name` (case-insensitive), or "" if none.
   std::string_view Header(std::string_view name) const;
 };
 
-enum class ParseStatus { kNeedMore, kComplete, kError };
+enum class ParseStatus { kNeedMore, kHead, kBody, kComplete, kError };
 
 struct ParseResult {
   ParseStatus status = ParseStatus::kNeedMore;
-  size_t consumed = 0;     // kComplete: bytes of this request, skipped empty lines included
-  int error_status = 0;    // kError: 400, 413, 414, 431, 501 or 505
-  // True on the one kNeedMore result whose call completed the head of an HTTP/1.1 request
-  // with "Expect: 100-continue" whose body has not fully arrived: send "100 Continue" now.
+  // Bytes at the start of `input` that the caller must drop before the next call, every
+  // status but kError: the head (kHead), framing and the segment (kBody), the end of a
+  // chunked body (kComplete), fully decoded chunk framing (kNeedMore).
+  size_t consumed = 0;
+  // kBody only: decoded body bytes, a non-empty view into `input` ending at consumed.
+  std::string_view body_segment;
+  int error_status = 0;  // kError: 400, 413, 414, 431, 501 or 505
+  // kHead only: send "100 Continue" now (see the header comment).
   bool send_continue = false;
 };
 
@@ -105,30 +174,28 @@ class HttpParser {
 
   explicit HttpParser(HttpLimits limits = {});
 
-  // Parses the request at the start of `input`; see the header comment for the protocol.
-  // `input` must extend the previous call's input unless that call returned kComplete (the
-  // caller then drops `consumed` bytes first) or Reset was called.
+  // Parses from the start of `input`; see the header comment for the protocol. `input` must
+  // start with the bytes the previous call left unconsumed (the same bytes, possibly moved),
+  // with any that arrived since appended; after Reset, the first bytes of a request.
   ParseResult Parse(std::string_view input, HttpRequest* request);
 
-  // The input size below which Parse can neither complete nor fail, so the caller need not
-  // call it on smaller inputs: the end of a Content-Length body, one byte past the current
-  // chunk's data, 0 after kComplete (the next request may be any size), otherwise one byte
-  // more than the last input. Smaller calls are harmless and cheap (they return kNeedMore at
-  // once).
+  // After kNeedMore: the input size (after dropping `consumed`) below which Parse would look
+  // at nothing new and return kNeedMore with consumed 0 again, so the caller need not call
+  // it on smaller inputs: one byte more than was left unconsumed. 0 after every other
+  // result (call again right away). Smaller calls are harmless and cheap.
   size_t bytes_needed() const { return bytes_needed_; }
 
-  // True once the request line and headers of the current request have been parsed (its
-  // body may still be arriving).
+  // True between kHead and kComplete: the head of the current request was handed out and
+  // its body (possibly empty) is being parsed.
   bool head_complete() const {
-    return state_ == State::kFixedBody || state_ == State::kChunkedBody ||
-           state_ == State::kComplete;
+    return state_ == State::kFixedBody || state_ == State::kChunkedBody;
   }
 
   // Forgets the current request (and a sticky error); the next input starts a new request.
   void Reset();
 
  private:
-  enum class State { kRequestLine, kHeaders, kFixedBody, kChunkedBody, kComplete, kError };
+  enum class State { kRequestLine, kHeaders, kFixedBody, kChunkedBody, kError };
   enum class Step { kNext, kNeedMore, kError };
   // A part of the input by offset, since the input may move between calls.
   struct Span {
@@ -148,6 +215,12 @@ class HttpParser {
   Step FinishHead(std::string_view input);
   Step Fail(int status);
   void Fill(std::string_view input, HttpRequest* request) const;
+  ParseResult ParseHead(std::string_view input, HttpRequest* request);
+  ParseResult ParseFixedBody(std::string_view input);
+  ParseResult ParseChunkedBody(std::string_view input);
+  ParseResult Error() const;
+  // Forgets the request just parsed; the next input starts a new one.
+  void StartRequest();
 
   HttpLimits limits_;
   State state_ = State::kRequestLine;
@@ -163,8 +236,8 @@ class HttpParser {
   bool keep_alive_ = true;
   bool expect_continue_ = false;
   bool chunked_ = false;
-  size_t body_start_ = 0;
-  size_t body_end_ = 0;  // Content-Length framing only
+  uint64_t body_length_ = 0;  // Content-Length
+  uint64_t remaining_ = 0;    // of a Content-Length body, not yet handed out
   ChunkedDecoder chunked_decoder_;
 };
 

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+
+#include "net/http_parse_test_util.h"
 
 namespace ringside::net {
 namespace {
@@ -11,20 +14,40 @@ using namespace std::string_view_literals;
 
 constexpr int kNeedMore = -1;
 
-// The outcome of parsing `input` in one call: the error status, 0 when complete, or kNeedMore.
-int ErrorOf(std::string_view input, HttpLimits limits = {}) {
+// Parses `input` read whole, byte by byte and in random reads (each moved to a new address
+// now and then); the three must agree and keep to the contract in http_parser.h.
+ParseTrace ParseAll(std::string_view input, const HttpLimits& limits = {}) {
+  const ParseTrace whole = ParseWhole(input, limits);
+  EXPECT_EQ(whole.violation, "");
   HttpParser parser(limits);
-  HttpRequest request;
-  const ParseResult r = parser.Parse(input, &request);
-  switch (r.status) {
-    case ParseStatus::kComplete:
-      return 0;
-    case ParseStatus::kError:
-      return r.error_status;
-    case ParseStatus::kNeedMore:
-      return kNeedMore;
+  const ParseTrace bytes = DriveParser(parser, input, limits, {.next_size = [] { return 1; }});
+  EXPECT_EQ(bytes.violation, "");
+  EXPECT_TRUE(bytes.SameOutcome(whole));
+  const ParseTrace pieces =
+      ParseInPieces(input, static_cast<uint32_t>(input.size()), /*max_piece=*/64, limits);
+  EXPECT_EQ(pieces.violation, "");
+  EXPECT_TRUE(pieces.SameOutcome(whole));
+  return whole;
+}
+
+// The outcome of parsing `input`: the error status, 0 when the first request is complete,
+// or kNeedMore.
+int ErrorOf(std::string_view input, const HttpLimits& limits = {}) {
+  const ParseTrace t = ParseAll(input, limits);
+  if (t.error_status != 0) return t.error_status;
+  return !t.requests.empty() && t.requests[0].complete ? 0 : kNeedMore;
+}
+
+// The first request of `input`, which must be complete.
+ParsedRequest Parsed(std::string_view input, const HttpLimits& limits = {}) {
+  const ParseTrace t = ParseAll(input, limits);
+  EXPECT_EQ(t.error_status, 0);
+  if (t.requests.empty()) {
+    ADD_FAILURE() << "no request in " << input;
+    return {};
   }
-  return kNeedMore;
+  EXPECT_TRUE(t.requests[0].complete);
+  return t.requests[0];
 }
 
 // A GET of `/` whose header block is `fields` (each ending with CRLF).
@@ -37,36 +60,35 @@ std::string WithLine(std::string_view line) {
   return std::string(line) + "\r\nHost: a\r\n\r\n";
 }
 
-// Everything Parse reports about a request, as text, to compare two parses.
-std::string Describe(const ParseResult& r, const HttpRequest& q) {
-  std::string s = std::to_string(static_cast<int>(r.status)) + " " +
-                  std::to_string(r.consumed) + " " + std::to_string(r.error_status);
-  if (r.status != ParseStatus::kComplete) return s;
-  s += "|" + std::string(q.method) + "|" + std::string(q.target) + "|" + std::string(q.path) +
-       "|" + std::string(q.query) + "|" + std::to_string(q.version_minor) +
-       std::to_string(q.keep_alive) + std::to_string(q.expect_continue);
-  for (const HttpHeader& h : q.headers) s += "|" + std::string(h.name) + "=" + std::string(h.value);
-  return s + "|" + std::string(q.body);
-}
-
 TEST(HttpParserTest, ParsesAnOriginFormRequest) {
   const std::string input = "GET /a/b?x=1&y HTTP/1.1\r\nHost: example.com\r\nX-A: 1\r\n\r\n";
   HttpParser parser;
   HttpRequest request;
   const ParseResult r = parser.Parse(input, &request);
-  ASSERT_EQ(r.status, ParseStatus::kComplete);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
   EXPECT_EQ(r.consumed, input.size());
+  EXPECT_FALSE(r.send_continue);
   EXPECT_EQ(request.method, "GET");
+  EXPECT_EQ(request.method.data(), input.data());  // views into the input
   EXPECT_EQ(request.target, "/a/b?x=1&y");
   EXPECT_EQ(request.path, "/a/b");
   EXPECT_EQ(request.query, "x=1&y");
   EXPECT_EQ(request.version_minor, 1);
   EXPECT_TRUE(request.keep_alive);
   EXPECT_FALSE(request.expect_continue);
+  EXPECT_FALSE(request.chunked);
+  EXPECT_EQ(request.body_length, 0u);
+  EXPECT_FALSE(request.has_body());
   ASSERT_EQ(request.headers.size(), 2u);
   EXPECT_EQ(request.headers[1].name, "X-A");
   EXPECT_EQ(request.headers[1].value, "1");
-  EXPECT_TRUE(request.body.empty());
+  EXPECT_TRUE(parser.head_complete());
+  // A request without a body still ends with kComplete, from the next call, consuming nothing.
+  const ParseResult end = parser.Parse("", &request);
+  EXPECT_EQ(end.status, ParseStatus::kComplete);
+  EXPECT_EQ(end.consumed, 0u);
+  EXPECT_FALSE(parser.head_complete());
+  EXPECT_EQ(parser.Parse("", &request).status, ParseStatus::kNeedMore);
 }
 
 // ---- Request line ----
@@ -111,29 +133,21 @@ TEST(HttpParserTest, OtherMajorVersionsAre505) {
 // RFC 9110 2.5: a higher minor version of a major version we implement is processed as the
 // highest minor version we implement, so Host is required and keep-alive is the default.
 TEST(HttpParserTest, HigherMinorVersionIsProcessedAsHttp11) {
-  HttpParser parser;
-  HttpRequest request;
-  ASSERT_EQ(parser.Parse(WithLine("GET / HTTP/1.2"), &request).status, ParseStatus::kComplete);
+  const ParsedRequest request = Parsed(WithLine("GET / HTTP/1.2"));
   EXPECT_EQ(request.version_minor, 1);
   EXPECT_TRUE(request.keep_alive);
   EXPECT_EQ(ErrorOf("GET / HTTP/1.9\r\n\r\n"), 400);
 }
 
 TEST(HttpParserTest, AbsoluteFormUsesThePathOfTheTarget) {
-  const std::string input = WithLine("GET http://example.com:8080/a/b?x=1 HTTP/1.1");
-  HttpParser parser;
-  HttpRequest request;
-  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kComplete);
+  const ParsedRequest request = Parsed(WithLine("GET http://example.com:8080/a/b?x=1 HTTP/1.1"));
   EXPECT_EQ(request.target, "http://example.com:8080/a/b?x=1");
   EXPECT_EQ(request.path, "/a/b");
   EXPECT_EQ(request.query, "x=1");
 }
 
 TEST(HttpParserTest, AbsoluteFormWithoutPathHasRootPath) {
-  const std::string input = WithLine("GET http://example.com?q HTTP/1.1");
-  HttpParser parser;
-  HttpRequest request;
-  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kComplete);
+  const ParsedRequest request = Parsed(WithLine("GET http://example.com?q HTTP/1.1"));
   EXPECT_EQ(request.path, "/");
   EXPECT_EQ(request.query, "q");
 }
@@ -146,19 +160,12 @@ TEST(HttpParserTest, MalformedAbsoluteFormIs400) {
 }
 
 TEST(HttpParserTest, AsteriskFormOnlyWithOptions) {
-  const std::string input = WithLine("OPTIONS * HTTP/1.1");
-  HttpParser parser;
-  HttpRequest request;
-  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kComplete);
-  EXPECT_EQ(request.path, "*");
+  EXPECT_EQ(Parsed(WithLine("OPTIONS * HTTP/1.1")).path, "*");
   EXPECT_EQ(ErrorOf(WithLine("GET * HTTP/1.1")), 400);
 }
 
 TEST(HttpParserTest, AuthorityFormOnlyWithConnect) {
-  const std::string input = WithLine("CONNECT example.com:443 HTTP/1.1");
-  HttpParser parser;
-  HttpRequest request;
-  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kComplete);
+  const ParsedRequest request = Parsed(WithLine("CONNECT example.com:443 HTTP/1.1"));
   EXPECT_EQ(request.target, "example.com:443");
   EXPECT_EQ(request.path, "");
   EXPECT_EQ(ErrorOf(WithLine("GET example.com:443 HTTP/1.1")), 400);
@@ -189,9 +196,10 @@ TEST(HttpParserTest, LeadingEmptyLinesAreSkipped) {
   HttpParser parser;
   HttpRequest request;
   const ParseResult r = parser.Parse(input, &request);
-  ASSERT_EQ(r.status, ParseStatus::kComplete);
-  EXPECT_EQ(r.consumed, input.size());
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_EQ(r.consumed, input.size());  // the empty lines are part of the head
   EXPECT_EQ(request.method, "GET");
+  EXPECT_EQ(Parsed(input).raw_bytes, input.size());
 }
 
 TEST(HttpParserTest, TooManyLeadingEmptyLinesIs400) {
@@ -230,7 +238,7 @@ TEST(HttpParserTest, FieldValuesAreTrimmedOfOws) {
   const std::string input = GetWith("Host: a\r\nX: \t v  w \t\r\nY:\r\n");
   HttpParser parser;
   HttpRequest request;
-  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kComplete);
+  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kHead);
   EXPECT_EQ(request.Header("X"), "v  w");
   EXPECT_EQ(request.Header("Y"), "");
 }
@@ -239,7 +247,7 @@ TEST(HttpParserTest, HeaderLookupIsCaseInsensitiveAndFindsTheFirst) {
   const std::string input = GetWith("Host: a\r\nX-Thing: 1\r\nx-thing: 2\r\n");
   HttpParser parser;
   HttpRequest request;
-  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kComplete);
+  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kHead);
   EXPECT_EQ(request.Header("X-THING"), "1");
   EXPECT_EQ(request.Header("Missing"), "");
 }
@@ -279,37 +287,48 @@ TEST(HttpParserTest, ContentLengthBodyIsAViewIntoTheInput) {
   const std::string input = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello";
   HttpParser parser;
   HttpRequest request;
-  const ParseResult r = parser.Parse(input, &request);
-  ASSERT_EQ(r.status, ParseStatus::kComplete);
-  EXPECT_EQ(r.consumed, input.size());
-  EXPECT_EQ(request.body, "hello");
-  EXPECT_EQ(request.body.data(), input.data() + input.size() - 5);
+  ParseResult r = parser.Parse(input, &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_EQ(r.consumed, input.size() - 5);
+  EXPECT_EQ(request.body_length, 5u);
+  EXPECT_TRUE(request.has_body());
+  const std::string_view rest = std::string_view(input).substr(r.consumed);
+  r = parser.Parse(rest, &request);
+  ASSERT_EQ(r.status, ParseStatus::kBody);
+  EXPECT_EQ(r.consumed, 5u);
+  EXPECT_EQ(r.body_segment, "hello");
+  EXPECT_EQ(r.body_segment.data(), rest.data());
+  r = parser.Parse(rest.substr(5), &request);
+  EXPECT_EQ(r.status, ParseStatus::kComplete);
+  EXPECT_EQ(r.consumed, 0u);
 }
 
-TEST(HttpParserTest, BytesNeededCoversAWholeContentLengthBody) {
+TEST(HttpParserTest, BytesNeededIsOneMoreThanWhatIsLeftAfterNeedMore) {
   const std::string head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n";
-  const std::string input = head + std::string(1000, 'x');
   HttpParser parser;
   HttpRequest request;
-  ASSERT_EQ(parser.Parse(std::string_view(input).substr(0, head.size() + 10), &request).status,
+  // A partial head stays with the caller.
+  ASSERT_EQ(parser.Parse(std::string_view(head).substr(0, 10), &request).status,
             ParseStatus::kNeedMore);
-  EXPECT_EQ(parser.bytes_needed(), input.size());
-  ASSERT_EQ(parser.Parse(std::string_view(input).substr(0, input.size() - 1), &request).status,
-            ParseStatus::kNeedMore);
-  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kComplete);
-  EXPECT_EQ(request.body.size(), 1000u);
+  EXPECT_EQ(parser.bytes_needed(), 11u);
+  const ParseResult r = parser.Parse(head + "0123456789", &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_EQ(parser.bytes_needed(), 0u);  // call again at once
+  ASSERT_EQ(parser.Parse("0123456789", &request).status, ParseStatus::kBody);
+  EXPECT_EQ(parser.bytes_needed(), 0u);
+  ASSERT_EQ(parser.Parse("", &request).status, ParseStatus::kNeedMore);
+  EXPECT_EQ(parser.bytes_needed(), 1u);  // any byte of the body is a segment
 }
 
 // A caller waiting for bytes_needed() before parsing the next pipelined request must not
 // wait for the size of the previous one (that stalled a short request after a long body).
 TEST(HttpParserTest, BytesNeededIsZeroOnceARequestCompletes) {
   const std::string head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n";
-  const std::string input = head + std::string(1000, 'x');
   HttpParser parser;
   HttpRequest request;
-  ASSERT_EQ(parser.Parse(std::string_view(input).substr(0, head.size()), &request).status,
-            ParseStatus::kNeedMore);
-  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kComplete);
+  ASSERT_EQ(parser.Parse(head, &request).status, ParseStatus::kHead);
+  ASSERT_EQ(parser.Parse(std::string(1000, 'x'), &request).status, ParseStatus::kBody);
+  ASSERT_EQ(parser.Parse("", &request).status, ParseStatus::kComplete);
   EXPECT_EQ(parser.bytes_needed(), 0u);
 }
 
@@ -318,12 +337,11 @@ TEST(HttpParserTest, BytesNeededIsZeroOnceARequestCompletes) {
 TEST(HttpParserTest, ChunkedBodyIsDecoded) {
   const std::string input =
       GetWith("Host: a\r\nTransfer-Encoding: Chunked\r\n") + "3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n";
-  HttpParser parser;
-  HttpRequest request;
-  const ParseResult r = parser.Parse(input, &request);
-  ASSERT_EQ(r.status, ParseStatus::kComplete);
-  EXPECT_EQ(r.consumed, input.size());
+  const ParsedRequest request = Parsed(input);
+  EXPECT_TRUE(request.chunked);
+  EXPECT_EQ(request.body_length, 0u);
   EXPECT_EQ(request.body, "abc");
+  EXPECT_EQ(request.raw_bytes, input.size());
 }
 
 TEST(HttpParserTest, UnknownTransferCodingBeforeChunkedIs501) {
@@ -449,63 +467,78 @@ TEST(HttpParserTest, AnyTokenIsAMethod) {
 }
 
 TEST(HttpParserTest, GetWithBodyIsAccepted) {
-  const std::string input = GetWith("Host: a\r\nContent-Length: 2\r\n") + "hi";
-  HttpParser parser;
-  HttpRequest request;
-  ASSERT_EQ(parser.Parse(input, &request).status, ParseStatus::kComplete);
-  EXPECT_EQ(request.body, "hi");
+  EXPECT_EQ(Parsed(GetWith("Host: a\r\nContent-Length: 2\r\n") + "hi").body, "hi");
 }
 
 // ---- Connection and Expect ----
 
 TEST(HttpParserTest, Http11KeepsAliveUnlessConnectionClose) {
-  HttpParser parser;
-  HttpRequest request;
-  ASSERT_EQ(parser.Parse(GetWith("Host: a\r\n"), &request).status, ParseStatus::kComplete);
-  EXPECT_TRUE(request.keep_alive);
-  parser.Reset();
-  ASSERT_EQ(parser.Parse(GetWith("Host: a\r\nConnection: Upgrade, CLOSE\r\n"), &request).status,
-            ParseStatus::kComplete);
-  EXPECT_FALSE(request.keep_alive);
+  EXPECT_TRUE(Parsed(GetWith("Host: a\r\n")).keep_alive);
+  EXPECT_FALSE(Parsed(GetWith("Host: a\r\nConnection: Upgrade, CLOSE\r\n")).keep_alive);
 }
 
 TEST(HttpParserTest, Http10KeepsAliveOnlyWhenAsked) {
-  HttpParser parser;
-  HttpRequest request;
-  ASSERT_EQ(parser.Parse("GET / HTTP/1.0\r\n\r\n", &request).status, ParseStatus::kComplete);
+  const ParsedRequest request = Parsed("GET / HTTP/1.0\r\n\r\n");
   EXPECT_FALSE(request.keep_alive);
   EXPECT_EQ(request.version_minor, 0);
-  parser.Reset();
-  ASSERT_EQ(parser.Parse("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", &request).status,
-            ParseStatus::kComplete);
-  EXPECT_TRUE(request.keep_alive);
+  EXPECT_TRUE(Parsed("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").keep_alive);
 }
 
 TEST(HttpParserTest, ExpectContinueIsSignalledOnceWhenTheHeadCompletes) {
   const std::string head =
       "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 4\r\n\r\n";
-  const std::string input = head + "body";
   HttpParser parser;
   HttpRequest request;
-  ParseResult r = parser.Parse(std::string_view(input).substr(0, head.size() - 1), &request);
+  ParseResult r = parser.Parse(std::string_view(head).substr(0, head.size() - 1), &request);
+  ASSERT_EQ(r.status, ParseStatus::kNeedMore);
   EXPECT_FALSE(r.send_continue);
   r = parser.Parse(head, &request);
-  ASSERT_EQ(r.status, ParseStatus::kNeedMore);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
   EXPECT_TRUE(r.send_continue);
-  r = parser.Parse(std::string_view(input).substr(0, head.size() + 2), &request);
+  EXPECT_TRUE(request.expect_continue);
+  r = parser.Parse("bo", &request);
+  ASSERT_EQ(r.status, ParseStatus::kBody);
   EXPECT_FALSE(r.send_continue);
-  r = parser.Parse(input, &request);
+  r = parser.Parse("dy", &request);
+  ASSERT_EQ(r.status, ParseStatus::kBody);
+  EXPECT_FALSE(r.send_continue);
+  r = parser.Parse("", &request);
   ASSERT_EQ(r.status, ParseStatus::kComplete);
   EXPECT_FALSE(r.send_continue);
-  EXPECT_TRUE(request.expect_continue);
+  // Chunked bodies too.
+  const std::string chunked =
+      "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  r = parser.Parse(chunked, &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_TRUE(r.send_continue);
+  const ParseTrace t = ParseAll(chunked + "1\r\nx\r\n0\r\n\r\n" + head + "body");
+  EXPECT_EQ(t.continues, 0);  // each body follows its head at once
+  ASSERT_EQ(t.requests.size(), 2u);
 }
 
+// RFC 9110 10.1.1: a server may omit 100 (Continue) once some of the content has arrived.
 TEST(HttpParserTest, ExpectContinueIsNotSignalledWhenTheBodyIsAlreadyThere) {
+  const std::string head =
+      "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+  HttpParser parser;
+  HttpRequest request;
+  ParseResult r = parser.Parse(head + "xy", &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_FALSE(r.send_continue);
+  parser.Reset();
+  r = parser.Parse(head + "x", &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_FALSE(r.send_continue);
+}
+
+TEST(HttpParserTest, ExpectContinueIsNotSignalledWithoutABody) {
   HttpParser parser;
   HttpRequest request;
   const ParseResult r = parser.Parse(
-      "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx", &request);
-  ASSERT_EQ(r.status, ParseStatus::kComplete);
+      "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n", &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_TRUE(request.expect_continue);
   EXPECT_FALSE(r.send_continue);
 }
 
@@ -514,7 +547,8 @@ TEST(HttpParserTest, ExpectContinueIsIgnoredInHttp10) {
   HttpRequest request;
   const ParseResult r = parser.Parse(
       "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n", &request);
-  ASSERT_EQ(r.status, ParseStatus::kNeedMore);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_FALSE(request.expect_continue);
   EXPECT_FALSE(r.send_continue);
 }
 
@@ -529,25 +563,136 @@ TEST(HttpParserTest, PipelinedRequestsParseOneAfterAnother) {
   HttpParser parser;
   HttpRequest request;
   ParseResult r = parser.Parse(buffer, &request);
-  ASSERT_EQ(r.status, ParseStatus::kComplete);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
   EXPECT_EQ(r.consumed, first.size());
   EXPECT_EQ(request.path, "/plaintext");
   buffer.erase(0, r.consumed);
   r = parser.Parse(buffer, &request);
   ASSERT_EQ(r.status, ParseStatus::kComplete);
-  EXPECT_EQ(r.consumed, second.size());
-  EXPECT_EQ(request.body, "abc");
+  EXPECT_EQ(r.consumed, 0u);
+  r = parser.Parse(buffer, &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_EQ(request.path, "/echo");
+  buffer.erase(0, r.consumed);
+  r = parser.Parse(buffer, &request);
+  ASSERT_EQ(r.status, ParseStatus::kBody);
+  EXPECT_EQ(r.body_segment, "abc");
   buffer.erase(0, r.consumed);
   r = parser.Parse(buffer, &request);
   ASSERT_EQ(r.status, ParseStatus::kComplete);
-  EXPECT_EQ(r.consumed, third.size());
-  EXPECT_EQ(request.body, "xy");
+  EXPECT_EQ(r.consumed, 0u);
+  r = parser.Parse(buffer, &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_TRUE(request.chunked);
   buffer.erase(0, r.consumed);
+  r = parser.Parse(buffer, &request);
+  ASSERT_EQ(r.status, ParseStatus::kBody);
+  EXPECT_EQ(r.body_segment, "xy");
+  EXPECT_EQ(r.consumed, 5u);  // "2\r\nxy"
+  buffer.erase(0, r.consumed);
+  r = parser.Parse(buffer, &request);
+  ASSERT_EQ(r.status, ParseStatus::kComplete);
+  EXPECT_EQ(r.consumed, 7u);  // "\r\n0\r\n\r\n"
+  buffer.erase(0, r.consumed);
+  EXPECT_EQ(buffer, "GET /pipe");
   EXPECT_EQ(parser.Parse(buffer, &request).status, ParseStatus::kNeedMore);
   buffer += "line HTTP/1.1\r\nHost: a\r\n\r\n";
   r = parser.Parse(buffer, &request);
-  ASSERT_EQ(r.status, ParseStatus::kComplete);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
   EXPECT_EQ(request.path, "/pipeline");
+  EXPECT_EQ(r.consumed, buffer.size());
+}
+
+TEST(HttpParserTest, NeedMoreConsumesChunkFramingAsSoonAsItIsDecoded) {
+  HttpParser parser;
+  HttpRequest request;
+  const std::string head = GetWith("Host: a\r\nTransfer-Encoding: chunked\r\n");
+  ASSERT_EQ(parser.Parse(head, &request).status, ParseStatus::kHead);
+  ParseResult r = parser.Parse("5;ext=1\r\n", &request);  // a whole chunk-size line
+  ASSERT_EQ(r.status, ParseStatus::kNeedMore);
+  EXPECT_EQ(r.consumed, 9u);
+  EXPECT_EQ(parser.bytes_needed(), 1u);
+  r = parser.Parse("hello\r", &request);
+  ASSERT_EQ(r.status, ParseStatus::kBody);
+  EXPECT_EQ(r.body_segment, "hello");
+  EXPECT_EQ(r.consumed, 5u);
+  r = parser.Parse("\r", &request);  // half a CRLF is kept
+  ASSERT_EQ(r.status, ParseStatus::kNeedMore);
+  EXPECT_EQ(r.consumed, 0u);
+  EXPECT_EQ(parser.bytes_needed(), 2u);
+  r = parser.Parse("\r\n0\r\nX-T", &request);  // CRLF and last-chunk, not the partial trailer
+  ASSERT_EQ(r.status, ParseStatus::kNeedMore);
+  EXPECT_EQ(r.consumed, 5u);
+  EXPECT_EQ(parser.bytes_needed(), 4u);
+  r = parser.Parse("X-T: 1\r\n", &request);  // a whole trailer line
+  ASSERT_EQ(r.status, ParseStatus::kNeedMore);
+  EXPECT_EQ(r.consumed, 8u);
+  r = parser.Parse("\r\nGET", &request);
+  ASSERT_EQ(r.status, ParseStatus::kComplete);
+  EXPECT_EQ(r.consumed, 2u);
+  EXPECT_FALSE(parser.head_complete());
+}
+
+TEST(HttpParserTest, ContentLengthBodyStreamedInRandomReads) {
+  std::mt19937 random(7);
+  std::string body(100000, '\0');
+  for (char& c : body) c = static_cast<char>(random());
+  const std::string head =
+      "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  const std::string next = "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
+  const std::string stream = head + body + next;
+  for (const size_t max_piece : {1, 7, 1000, 70000}) {
+    SCOPED_TRACE(max_piece);
+    const ParseTrace t = ParseInPieces(stream, static_cast<uint32_t>(max_piece), max_piece);
+    ASSERT_EQ(t.violation, "");
+    ASSERT_EQ(t.error_status, 0);
+    ASSERT_EQ(t.requests.size(), 2u);
+    EXPECT_TRUE(t.requests[0].complete);
+    EXPECT_EQ(t.requests[0].body, body);
+    EXPECT_EQ(t.requests[0].raw_bytes, head.size() + body.size());
+    EXPECT_EQ(t.requests[1].path, "/next");
+    EXPECT_TRUE(t.requests[1].complete);
+    EXPECT_EQ(t.unconsumed, 0u);
+    // No segment is larger than the input it came from, and none is held back: the caller
+    // never keeps body bytes, only what a read brought beyond them.
+    size_t segments = 0;
+    size_t remaining = body.size();
+    for (const ParseStep& step : t.steps) {
+      if (step.status != ParseStatus::kBody) continue;
+      ++segments;
+      EXPECT_LE(step.segment_size, step.input_size);
+      EXPECT_EQ(step.segment_size, std::min(step.input_size, remaining));
+      remaining -= step.segment_size;
+    }
+    EXPECT_GE(segments, body.size() / max_piece);
+    EXPECT_LE(t.max_kept, head.size());
+  }
+}
+
+TEST(HttpParserTest, PipelinedRequestsAfterAStreamedBody) {
+  const std::string stream =
+      "POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n10;x=y\r\n0123456789abcdef\r\n0\r\nT: 1\r\n\r\n"
+      "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world"
+      "GET /c HTTP/1.1\r\nHost: a\r\n\r\n"
+      "GET /d HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  for (uint32_t seed = 0; seed < 20; ++seed) {
+    const ParseTrace t = ParseInPieces(stream, seed, 1 + seed % 9);
+    ASSERT_EQ(t.violation, "");
+    ASSERT_EQ(t.requests.size(), 4u);
+    EXPECT_EQ(t.requests[0].body, "abc0123456789abcdef");
+    EXPECT_EQ(t.requests[1].body, "hello world");
+    EXPECT_EQ(t.requests[2].path, "/c");
+    EXPECT_EQ(t.requests[2].body, "");
+    EXPECT_FALSE(t.requests[3].keep_alive);
+    size_t raw = 0;
+    for (const ParsedRequest& request : t.requests) {
+      EXPECT_TRUE(request.complete);
+      raw += request.raw_bytes;
+    }
+    EXPECT_EQ(raw, stream.size());
+    EXPECT_EQ(t.unconsumed, 0u);
+  }
 }
 
 TEST(HttpParserTest, SplitAtEveryByteBoundaryGivesTheSameResult) {
@@ -556,59 +701,106 @@ TEST(HttpParserTest, SplitAtEveryByteBoundaryGivesTheSameResult) {
       "Expect: 100-continue\r\n\r\n4;ext=\"a b\"\r\nWiki\r\n5\r\npedia\r\n0\r\nT: 1\r\n\r\n"
       "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
       "GET http://h/json HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
-  std::vector<std::string> whole;
-  {
-    HttpParser parser;
-    HttpRequest request;
-    for (std::string rest = stream; !rest.empty();) {
-      const ParseResult r = parser.Parse(rest, &request);
-      ASSERT_EQ(r.status, ParseStatus::kComplete);
-      whole.push_back(Describe(r, request));
-      rest.erase(0, r.consumed);
-    }
-  }
-  ASSERT_EQ(whole.size(), 3u);
-  // Every prefix of each request is fed, each a fresh copy at a new address, like a reactor
-  // that moves bytes into a copy buffer.
-  std::vector<std::string> split;
+  const ParseTrace whole = ParseWhole(stream);
+  ASSERT_EQ(whole.violation, "");
+  ASSERT_EQ(whole.requests.size(), 3u);
+  EXPECT_EQ(whole.requests[0].body, "Wikipedia");
+  EXPECT_EQ(whole.requests[1].body, "hello");
+  EXPECT_EQ(whole.continues, 0);
+  // Every byte read separately, each time into a fresh copy of the buffer at a new address,
+  // like a reactor that moves bytes into a copy buffer.
   HttpParser parser;
-  HttpRequest request;
-  size_t start = 0;
-  for (size_t end = 0; end <= stream.size(); ++end) {
-    const std::string prefix = stream.substr(start, end - start);
-    const ParseResult r = parser.Parse(prefix, &request);
-    ASSERT_NE(r.status, ParseStatus::kError) << end;
-    if (r.status == ParseStatus::kComplete) {
-      split.push_back(Describe(r, request));
-      start += r.consumed;
-    }
+  const ParseTrace split = DriveParser(parser, stream, {},
+                                       {.next_size = [] { return 1; },
+                                        .move_buffer = [] { return true; }});
+  ASSERT_EQ(split.violation, "");
+  EXPECT_TRUE(split.SameOutcome(whole));
+  EXPECT_EQ(split.continues, 1);  // the first head arrived before its body
+  // Every split point of the stream into two reads.
+  for (size_t cut = 0; cut <= stream.size(); ++cut) {
+    size_t reads = 0;
+    HttpParser p;
+    const auto next_size = [&] { return reads++ == 0 ? cut : stream.size(); };
+    const ParseTrace two = DriveParser(p, stream, {}, {.next_size = next_size});
+    ASSERT_EQ(two.violation, "") << cut;
+    EXPECT_TRUE(two.SameOutcome(whole)) << cut;
   }
-  EXPECT_EQ(split, whole);
 }
 
 TEST(HttpParserTest, OneMibChunkedBodyOfOneByteChunksParsesInLinearTime) {
   constexpr size_t kBody = 1 << 20;
   std::string input = GetWith("Host: a\r\nTransfer-Encoding: chunked\r\n");
   input.reserve(input.size() + kBody * 6 + 5);
+  std::string body;
   for (size_t i = 0; i < kBody; ++i) {
     input += "1\r\n";
     input += static_cast<char>('a' + i % 26);
+    body += static_cast<char>('a' + i % 26);
     input += "\r\n";
   }
   input += "0\r\n\r\n";
   HttpLimits limits;
   limits.max_body = kBody;
   HttpParser parser(limits);
-  HttpRequest request;
-  ParseResult r;
-  // Growing views of the same bytes, 4 KiB more each time: only the new bytes get examined.
-  for (size_t size = 4096; r.status == ParseStatus::kNeedMore; size += 4096) {
-    r = parser.Parse(std::string_view(input).substr(0, std::min(size, input.size())), &request);
+  // Reads of 4 KiB: each is parsed once, and the caller drops it all but a partial line.
+  const ParseTrace t = DriveParser(parser, input, limits,
+                                   {.next_size = [] { return 4096; }, .record_steps = false});
+  ASSERT_EQ(t.violation, "");
+  ASSERT_EQ(t.requests.size(), 1u);
+  EXPECT_TRUE(t.requests[0].complete);
+  EXPECT_EQ(t.requests[0].raw_bytes, input.size());
+  EXPECT_EQ(t.requests[0].body, body);
+  EXPECT_LE(t.max_kept, 8u);  // at most a partial "1\r\nx\r\n"
+}
+
+// The attack that made one connection hold 1.05 GB: a 1 MiB body in 1-byte chunks, each
+// with ~1 KiB of chunk extensions. Only a prefix of the stream is built; the parser must
+// refuse it (431, max_chunk_overhead) long before its end, the caller holding at most a
+// partial chunk-size line plus one read at any time.
+TEST(HttpParserTest, HostileChunkExtensionsAreRefusedWithoutHoldingTheRequest) {
+  const std::string head = "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string extension = ";" + std::string(ChunkedDecoder::kMaxChunkLine - 2, 'e');
+  std::string stream = head;
+  for (int i = 0; i < 256; ++i) stream += "1" + extension + "\r\nx\r\n";  // of 1 << 20 chunks
+  const HttpLimits limits;  // the defaults: max_body 8 MiB, max_chunk_overhead 64 KiB
+  ASSERT_EQ(limits.max_chunk_overhead, size_t{64} << 10);
+  for (const size_t max_piece : {1, 100, 1024}) {
+    SCOPED_TRACE(max_piece);
+    const ParseTrace t = ParseInPieces(stream, 1, max_piece, limits);
+    ASSERT_EQ(t.violation, "");
+    EXPECT_EQ(t.error_status, 431);
+    // Refused at the chunk-size line that takes the extensions over 64 KiB.
+    const size_t chunk = 1 + extension.size() + 2 + 3;
+    const size_t chunks = limits.max_chunk_overhead / extension.size() + 1;
+    EXPECT_LE(t.fed_at_error, head.size() + chunks * chunk + max_piece);
+    EXPECT_GE(t.fed_at_error, head.size() + (chunks - 1) * chunk);
+    EXPECT_LE(t.max_kept, ChunkedDecoder::kMaxChunkLine + 2);  // a partial chunk-size line
+    EXPECT_LE(t.max_held, ChunkedDecoder::kMaxChunkLine + 2 + max_piece);
+    ASSERT_EQ(t.requests.size(), 1u);
+    EXPECT_EQ(t.requests[0].body, std::string(chunks - 1, 'x'));
   }
-  ASSERT_EQ(r.status, ParseStatus::kComplete);
-  EXPECT_EQ(r.consumed, input.size());
-  ASSERT_EQ(request.body.size(), kBody);
-  EXPECT_EQ(request.body.substr(0, 3), "abc");
+  // A bigger limit lets the same body through, still without holding it.
+  HttpLimits lenient;
+  lenient.max_chunk_overhead = 1 << 20;
+  const ParseTrace t = ParseInPieces(stream + "0\r\n\r\n", 2, 1024, lenient);
+  ASSERT_EQ(t.violation, "");
+  EXPECT_EQ(t.error_status, 0);
+  EXPECT_EQ(t.requests[0].body, std::string(256, 'x'));
+  EXPECT_LE(t.max_kept, ChunkedDecoder::kMaxChunkLine + 2);
+}
+
+TEST(HttpParserTest, ChunkOverheadIsCountedPerRequest) {
+  HttpLimits limits;
+  limits.max_chunk_overhead = 16;
+  const std::string head = GetWith("Host: a\r\nTransfer-Encoding: chunked\r\n");
+  // Extensions, trailer field lines, final CRLF.
+  const std::string over = head + "1;0123456789\r\nx\r\n0\r\nT:1\r\n\r\n";  // 11 + 5 + 2
+  EXPECT_EQ(ErrorOf(over, limits), 431);
+  const std::string ok = head + "1;012345678\r\nx\r\n0\r\nT:\r\n\r\n";  // 10 + 4 + 2
+  EXPECT_EQ(ErrorOf(ok, limits), 0);
+  const ParseTrace t = ParseAll(ok + ok + ok, limits);
+  EXPECT_EQ(t.error_status, 0);
+  EXPECT_EQ(t.requests.size(), 3u);
 }
 
 TEST(HttpParserTest, ErrorIsStickyUntilReset) {
@@ -620,7 +812,7 @@ TEST(HttpParserTest, ErrorIsStickyUntilReset) {
   EXPECT_EQ(r.status, ParseStatus::kError);
   EXPECT_EQ(r.error_status, 400);
   parser.Reset();
-  EXPECT_EQ(parser.Parse(good, &request).status, ParseStatus::kComplete);
+  EXPECT_EQ(parser.Parse(good, &request).status, ParseStatus::kHead);
 }
 
 }  // namespace

@@ -57,6 +57,14 @@ class CrlfLineScanner {
   // Offset where the current line starts (after kLine: just past the CRLF).
   size_t line_start() const { return line_start_; }
 
+  // The caller dropped the first `n` bytes of the input (n <= line_start()): offsets now
+  // count from the new first byte, and the bytes of the current line already looked at are
+  // not looked at again.
+  void Drop(size_t n) {
+    line_start_ -= n;
+    scan_ -= n;
+  }
+
  private:
   size_t line_start_ = 0;
   size_t scan_ = 0;  // first byte of the current line not yet known to be ordinary
