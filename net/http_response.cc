@@ -49,7 +49,7 @@ void AppendResponse(const Response& response, std::string_view date, std::string
     out->append(response.content_type);
   }
   out->append("\r\nContent-Length: ");
-  AppendNumber(response.body.size(), out);
+  AppendNumber(static_cast<size_t>(response.body_follows.value_or(response.body.size())), out);
   if (!response.allow.empty()) {
     out->append("\r\nAllow: ");
     out->append(response.allow);
@@ -65,7 +65,7 @@ void AppendResponse(const Response& response, std::string_view date, std::string
       break;
   }
   out->append("\r\n\r\n");
-  if (!response.omit_body) out->append(response.body);
+  if (!response.omit_body && !response.body_follows) out->append(response.body);
 }
 
 void AppendErrorResponse(int status, std::string_view date, std::string* out) {

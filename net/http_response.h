@@ -13,6 +13,8 @@
 #ifndef RINGSIDE_NET_HTTP_RESPONSE_H_
 #define RINGSIDE_NET_HTTP_RESPONSE_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,6 +36,9 @@ struct Response {
   ConnectionField connection = ConnectionField::kNone;
   bool omit_body = false;           // HEAD: Content-Length describes `body`, not sent
   std::string_view allow;           // an Allow field when non-empty (405)
+  // The body is sent by the caller after the head (by reference, e.g. an echoed request
+  // body): Content-Length says this many bytes and `body` is ignored.
+  std::optional<uint64_t> body_follows;
 };
 
 // The standard reason phrase (RFC 9110 15) of the statuses this server sends; "" for others,

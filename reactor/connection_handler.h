@@ -37,6 +37,11 @@ class ConnectionIo {
  public:
   virtual InputStream& input() = 0;
   virtual OutputChain& output() = 0;
+  // Whether the handler may keep more received bytes as leases (Lend) without starving the
+  // connection's receive: in incremental mode, while at most half of its ring's buffers are
+  // held; a handler keeping a long body copies beyond that. Always true in shared mode,
+  // where InputStream lends copies.
+  virtual bool can_hold_input() = 0;
   // Sends what output() holds, then closes. Input that arrives afterwards is ignored.
   virtual void CloseAfterFlush() = 0;
   // Stops handing input to the handler until ResumeInput() (e.g. work is in flight elsewhere).

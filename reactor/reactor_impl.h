@@ -137,6 +137,7 @@ class Reactor::Impl {
 
     InputStream& input() override { return in; }
     OutputChain& output() override { return out; }
+    bool can_hold_input() override;
     void CloseAfterFlush() override {
       if (phase == Phase::kOpen) phase = Phase::kFlushing;
     }

@@ -124,6 +124,14 @@ void Reactor::Impl::OnRecv(Connection& c, int32_t res, uint32_t flags) {
   UpdateReceive(c);
 }
 
+bool Reactor::Impl::Connection::can_hold_input() {
+  if (!impl->manager_->incremental() || !ring_attached) return true;
+  const BufferRing* r = impl->manager_->ring(ring);
+  uint32_t held = 0;
+  for (const BufferState& b : r->buffers()) held += b.readers > 0;
+  return held * 2 <= r->config().entries;
+}
+
 void Reactor::Impl::RunHandler(Connection& c) {
   if (c.phase == Phase::kOpen && !c.input_paused && !c.in.empty()) c.handler->OnInput(c);
   if (c.receive == Receive::kEnded && c.phase == Phase::kOpen && !c.input_paused) {

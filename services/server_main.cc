@@ -148,8 +148,8 @@ int Main() {
                              " (a request head must fit), got ", input_high_water));
   }
   config.input_high_water = static_cast<size_t>(input_high_water);
-  // The HTTP handler still needs a whole request in the input until it streams bodies.
-  if (protocol == "http") {
+  // Worker mode hands whole requests to the workers, so a whole request must fit.
+  if (protocol == "http" && absl::GetFlag(FLAGS_handler_threads) > 0) {
     config.input_high_water = std::max(config.input_high_water, largest_head + limits.max_body);
   }
 

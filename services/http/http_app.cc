@@ -44,7 +44,8 @@ std::string_view TrimWhitespace(std::string_view s) {
 
 // A+B from the query, plus the body C for POST; nullopt if a number is missing or bad or the
 // sum overflows.
-std::optional<int64_t> Baseline(const net::HttpRequest& request, bool with_body) {
+std::optional<int64_t> Baseline(const net::HttpRequest& request, std::string_view body,
+                                bool with_body) {
   const std::optional<std::string_view> a = QueryParam(request.query, "a");
   const std::optional<std::string_view> b = QueryParam(request.query, "b");
   if (!a || !b) return std::nullopt;
@@ -54,7 +55,7 @@ std::optional<int64_t> Baseline(const net::HttpRequest& request, bool with_body)
   int64_t sum = 0;
   if (__builtin_add_overflow(*x, *y, &sum)) return std::nullopt;
   if (!with_body) return sum;
-  const std::optional<int64_t> z = ParseInt64(TrimWhitespace(request.body));
+  const std::optional<int64_t> z = ParseInt64(TrimWhitespace(body));
   if (!z || __builtin_add_overflow(sum, *z, &sum)) return std::nullopt;
   return sum;
 }
@@ -88,11 +89,37 @@ void SetStatus(int status, net::Response* response) {
   }
 }
 
+// Connection: close when the client is not kept alive; keep-alive for a kept HTTP/1.0 one.
+void SetConnection(const net::HttpRequest& request, net::Response* response) {
+  if (!request.keep_alive) {
+    response->connection = net::ConnectionField::kClose;
+  } else if (request.version_minor == 0) {
+    response->connection = net::ConnectionField::kKeepAlive;
+  }
+}
+
 }  // namespace
 
 HttpApp::HttpApp(net::DateCache::Clock clock) : date_(std::move(clock)) {}
 
-void HttpApp::Handle(const net::HttpRequest& request, std::string* out) {
+bool HttpApp::Echoes(const net::HttpRequest& request) {
+  return request.path == "/echo" && request.method == "POST";
+}
+
+bool HttpApp::ReadsBody(const net::HttpRequest& request) {
+  return request.method == "POST" && (request.path == "/echo" || request.path == "/baseline11");
+}
+
+void HttpApp::AppendEchoHead(const net::HttpRequest& request, uint64_t body_size,
+                             std::string* out) {
+  net::Response response;
+  response.content_type = "application/octet-stream";
+  response.body_follows = body_size;
+  SetConnection(request, &response);
+  net::AppendResponse(response, date_.Now(), out);
+}
+
+void HttpApp::Handle(const net::HttpRequest& request, std::string_view body, std::string* out) {
   const bool head = request.method == "HEAD";
   const bool get = head || request.method == "GET";
   const bool post = request.method == "POST";
@@ -125,13 +152,13 @@ void HttpApp::Handle(const net::HttpRequest& request, std::string* out) {
       response.allow = "POST";
     } else {
       response.content_type = "application/octet-stream";
-      response.body = request.body;
+      response.body = body;
     }
   } else if (path == "/baseline11") {
     if (!get && !post) {
       SetStatus(405, &response);
       response.allow = "GET, HEAD, POST";
-    } else if (const std::optional<int64_t> sum = Baseline(request, post); !sum) {
+    } else if (const std::optional<int64_t> sum = Baseline(request, body, post); !sum) {
       SetStatus(400, &response);
     } else {
       const auto [end, ec] = std::to_chars(sum_text, sum_text + sizeof(sum_text), *sum);
@@ -142,11 +169,7 @@ void HttpApp::Handle(const net::HttpRequest& request, std::string* out) {
     SetStatus(404, &response);
   }
   response.omit_body = head;
-  if (!request.keep_alive) {
-    response.connection = net::ConnectionField::kClose;
-  } else if (request.version_minor == 0) {
-    response.connection = net::ConnectionField::kKeepAlive;
-  }
+  SetConnection(request, &response);
   net::AppendResponse(response, date_.Now(), out);
 }
 

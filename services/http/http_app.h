@@ -37,8 +37,16 @@ class HttpApp {
   HttpApp() = default;
   explicit HttpApp(net::DateCache::Clock clock);
 
-  // Appends the response to `request` to `out`.
-  void Handle(const net::HttpRequest& request, std::string* out);
+  // Appends the response to `request`, whose whole body is `body`, to `out`.
+  void Handle(const net::HttpRequest& request, std::string_view body, std::string* out);
+
+  // Whether Handle reads the request's body; if not, the caller may drop it as it arrives.
+  static bool ReadsBody(const net::HttpRequest& request);
+  // POST /echo: the response is the request's body. AppendEchoHead appends the response's
+  // head for a body of `body_size` bytes; the caller then sends the body itself (by
+  // reference, without copying it into `out`).
+  static bool Echoes(const net::HttpRequest& request);
+  void AppendEchoHead(const net::HttpRequest& request, uint64_t body_size, std::string* out);
 
   // Appends the response to a request the parser rejected with `status` (its error_status);
   // the response says "Connection: close" and the caller must close after sending it.

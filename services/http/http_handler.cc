@@ -1,5 +1,6 @@
 #include "services/http/http_handler.h"
 
+#include <memory>
 #include <utility>
 
 #include "net/http_response.h"
@@ -8,12 +9,13 @@
 namespace ringside::http {
 namespace {
 
-// Worker-side state: each worker thread has its own app (and Date cache) and parser.
+// Worker-side state: each worker thread has its own app (and Date cache), parser and body.
 struct WorkerState {
   explicit WorkerState(const net::HttpLimits& limits) : parser(limits) {}
   HttpApp app;
   net::HttpParser parser;
   net::HttpRequest request;
+  std::string body;
 };
 
 WorkerState& ThisWorker(const net::HttpLimits& limits) {
@@ -34,6 +36,46 @@ void FlushScratch(ConnectionIo& io) {
   scratch.clear();
 }
 
+constexpr size_t kScratchFlushBytes = 16 << 10;
+
+// The request's views pointed into bytes that now live at `to` instead of `from`.
+void Rebase(const char* from, const char* to, net::HttpRequest* request) {
+  if (from == to) return;
+  auto move = [&](std::string_view& view) {
+    if (view.data() != nullptr) view = std::string_view(to + (view.data() - from), view.size());
+  };
+  move(request->method);
+  move(request->target);
+  move(request->path);
+  move(request->query);
+  for (net::HttpHeader& header : request->headers) {
+    move(header.name);
+    move(header.value);
+  }
+}
+
+// Parses the complete requests of `batch` again and answers them into `responses`.
+void AnswerBatch(WorkerState& worker, std::string_view batch, std::string* responses) {
+  for (;;) {
+    const net::ParseResult r = worker.parser.Parse(batch, &worker.request);
+    batch.remove_prefix(r.consumed);
+    switch (r.status) {
+      case net::ParseStatus::kHead:
+        worker.body.clear();
+        continue;
+      case net::ParseStatus::kBody:
+        worker.body.append(r.body_segment);
+        continue;
+      case net::ParseStatus::kComplete:
+        worker.app.Handle(worker.request, worker.body, responses);
+        continue;
+      case net::ParseStatus::kNeedMore:
+      case net::ParseStatus::kError:  // cannot happen: the reactor cut whole, valid requests
+        return;
+    }
+  }
+}
+
 }  // namespace
 
 HttpHandler::HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
@@ -45,54 +87,170 @@ HttpHandler::HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool
       header_timeout_ms_(header_timeout_ms) {}
 
 void HttpHandler::OnInput(ConnectionIo& io) {
-  std::string batch;
+  if (workers_ == nullptr) {
+    OnInputInline(io);
+  } else {
+    OnInputBatched(io);
+  }
+}
+
+void HttpHandler::OnInputInline(ConnectionIo& io) {
+  InputStream& in = io.input();
   bool close_after = false;
   bool completed_any = false;
-  for (;;) {
-    const std::string_view pending = io.input().pending();
-    if (pending.empty() || pending.size() < parser_.bytes_needed()) break;
-    const net::ParseResult result = parser_.Parse(pending, &request_);
-    if (result.status == net::ParseStatus::kNeedMore) {
-      if (result.send_continue) Scratch().append(net::kContinueResponse);
+  while (!close_after) {
+    const std::string_view input = in.pending().substr(parsed_);
+    if (input.size() < parser_.bytes_needed()) break;
+    const net::ParseResult r = parser_.Parse(input, &request_);
+    if (r.send_continue) Scratch().append(net::kContinueResponse);
+    if (r.status == net::ParseStatus::kNeedMore) {
+      in.Consume(r.consumed);  // chunk framing the parser is done with
       break;
     }
-    if (result.status == net::ParseStatus::kError) {
-      io.CountRejectedRequest();
-      // Nothing after a malformed request is processed: its error response follows those of
-      // the requests before it, then the connection closes. Input is paused while a batch
-      // is out, so an empty batch means every earlier response is already in the output.
-      if (batch.empty()) {
-        app_->HandleParseError(result.error_status, &Scratch());
-        FlushScratch(io);
-        io.CloseAfterFlush();
+    if (r.status == net::ParseStatus::kError) return Fail(io, r.error_status);
+    if (r.status == net::ParseStatus::kHead) {
+      if (request_.has_body()) {
+        StartBody(io, r.consumed);
       } else {
-        std::string error;
-        app_->HandleParseError(result.error_status, &error);
-        PostBatch(io, std::move(batch), /*close_after=*/true, std::move(error));
+        parsed_ = r.consumed;  // answered in place at kComplete, which comes next
       }
-      return;
-    }
-    io.CountRequest();
-    completed_any = true;
-    const bool keep_alive = request_.keep_alive;
-    if (workers_ == nullptr) {
-      app_->Handle(request_, &Scratch());
-    } else {
-      batch.append(pending.substr(0, result.consumed));
-    }
-    io.input().Consume(result.consumed);
-    if (!keep_alive) {
-      close_after = true;
-      break;
+    } else if (r.status == net::ParseStatus::kBody) {
+      TakeSegment(io, r.body_segment.data() - input.data(), r.body_segment.size());
+    } else {  // kComplete
+      io.CountRequest();
+      completed_any = true;
+      close_after = !request_.keep_alive;
+      FinishRequest(io);
+      in.Consume(parsed_ + r.consumed);
+      parsed_ = 0;
     }
   }
   UpdateHeaderTimer(io, completed_any);
   FlushScratch(io);
-  if (workers_ == nullptr) {
-    if (close_after) io.CloseAfterFlush();
-    return;
+  if (close_after) io.CloseAfterFlush();
+}
+
+// The head of a request with a body: its bytes become a lease (the request's views move
+// with them), so the raw input can be dropped as the body streams in.
+void HttpHandler::StartBody(ConnectionIo& io, size_t head_size) {
+  InputStream& in = io.input();
+  const char* const at = in.pending().data();
+  head_ = in.Lend(head_size);
+  Rebase(at, head_.data(), &request_);
+  if (!HttpApp::ReadsBody(request_)) {
+    body_use_ = BodyUse::kDrop;
+  } else if (HttpApp::Echoes(request_) && !request_.chunked &&
+             request_.body_length > kLeasedBodyBytes) {
+    // Too large to hold in the connection's ring: answer now and send each segment as it
+    // arrives (the length is known, so the response needs nothing else from the body).
+    body_use_ = BodyUse::kStream;
+    app_->AppendEchoHead(request_, request_.body_length, &Scratch());
+    FlushScratch(io);
+  } else {
+    body_use_ = BodyUse::kKeep;
   }
-  if (!batch.empty()) PostBatch(io, std::move(batch), close_after, /*last_response=*/"");
+}
+
+void HttpHandler::TakeSegment(ConnectionIo& io, size_t framing, size_t size) {
+  InputStream& in = io.input();
+  in.Consume(framing);
+  switch (body_use_) {
+    case BodyUse::kDrop:
+      in.Consume(size);
+      return;
+    case BodyUse::kStream:
+      io.output().AppendLease(in.Lend(size));
+      return;
+    case BodyUse::kKeep:
+      // Leased while the ring can spare its buffers; once copying starts, it goes on, so
+      // the leased bytes stay a prefix of the body.
+      if (body_copy_.empty() && body_leased_ + size <= kLeasedBodyBytes &&
+          io.can_hold_input()) {
+        body_.push_back(in.Lend(size));
+        body_leased_ += size;
+      } else {
+        body_copy_.append(in.pending().substr(0, size));
+        in.Consume(size);
+      }
+      return;
+  }
+}
+
+void HttpHandler::FinishRequest(ConnectionIo& io) {
+  if (body_use_ == BodyUse::kStream) {
+    // Answered at its head; its body went out as it came.
+  } else if (HttpApp::Echoes(request_)) {
+    app_->AppendEchoHead(request_, body_leased_ + body_copy_.size(), &Scratch());
+    FlushScratch(io);
+    for (BufferLease& segment : body_) io.output().AppendLease(std::move(segment));
+    if (!body_copy_.empty()) {
+      io.output().AppendShared(std::make_shared<const std::string>(std::move(body_copy_)));
+    }
+  } else if (body_.size() == 1 && body_copy_.empty()) {
+    app_->Handle(request_, body_[0].view(), &Scratch());
+  } else {
+    std::string joined;
+    for (const BufferLease& segment : body_) joined.append(segment.view());
+    joined.append(body_copy_);
+    app_->Handle(request_, joined, &Scratch());
+  }
+  if (Scratch().size() >= kScratchFlushBytes) FlushScratch(io);
+  head_.Reset();
+  body_.clear();
+  body_leased_ = 0;
+  std::string().swap(body_copy_);
+  body_use_ = BodyUse::kDrop;
+}
+
+void HttpHandler::Fail(ConnectionIo& io, int status) {
+  // Nothing after a malformed request is processed: its error response follows those of
+  // the requests before it, then the connection closes.
+  io.CountRejectedRequest();
+  app_->HandleParseError(status, &Scratch());
+  FlushScratch(io);
+  io.CloseAfterFlush();
+}
+
+void HttpHandler::OnInputBatched(ConnectionIo& io) {
+  InputStream& in = io.input();
+  bool close_after = false;
+  bool completed_any = false;
+  int error_status = 0;
+  while (!close_after && error_status == 0) {
+    const std::string_view input = in.pending().substr(parsed_);
+    if (input.size() < parser_.bytes_needed()) break;
+    const net::ParseResult r = parser_.Parse(input, &request_);
+    if (r.send_continue) Scratch().append(net::kContinueResponse);
+    parsed_ += r.consumed;
+    if (r.status == net::ParseStatus::kNeedMore) break;
+    if (r.status == net::ParseStatus::kError) error_status = r.error_status;
+    if (r.status == net::ParseStatus::kComplete) {
+      io.CountRequest();
+      completed_any = true;
+      batch_end_ = parsed_;
+      close_after = !request_.keep_alive;
+    }
+  }
+  UpdateHeaderTimer(io, completed_any);
+  FlushScratch(io);
+  if (error_status != 0) {
+    io.CountRejectedRequest();
+    std::string error;
+    app_->HandleParseError(error_status, &error);
+    if (batch_end_ == 0) {
+      io.output().AppendOrSpill(error);
+      io.CloseAfterFlush();
+      return;
+    }
+    close_after = true;
+    PostBatch(io, in.Lend(batch_end_), close_after, std::move(error));
+  } else if (batch_end_ > 0) {
+    PostBatch(io, in.Lend(batch_end_), close_after, /*last_response=*/"");
+  } else if (close_after) {
+    io.CloseAfterFlush();
+  }
+  parsed_ -= batch_end_;
+  batch_end_ = 0;
 }
 
 void HttpHandler::OnTimeout(ConnectionIo& io) {
@@ -116,24 +274,25 @@ void HttpHandler::UpdateHeaderTimer(ConnectionIo& io, bool new_request) {
   header_timer_armed_ = reading_head;
 }
 
-void HttpHandler::PostBatch(ConnectionIo& io, std::string requests, bool close_after,
+void HttpHandler::PostBatch(ConnectionIo& io, BufferLease requests, bool close_after,
                             std::string last_response) {
   io.PauseInput();
+  // One allocation carries the batch (std::function needs a copyable task; a lease is not).
+  struct Batch {
+    BufferLease requests;
+    std::string last_response;
+  };
+  auto batch = std::make_shared<Batch>(Batch{std::move(requests), std::move(last_response)});
   workers_->Post(io.handle().connection_id,
-                 [handle = io.handle(), limits = limits_, requests = std::move(requests),
-                  close_after, last_response = std::move(last_response)] {
+                 [handle = io.handle(), limits = limits_, batch = std::move(batch), close_after] {
     WorkerState& worker = ThisWorker(limits);
-    std::string responses;
-    std::string_view rest = requests;
-    while (!rest.empty()) {
-      const net::ParseResult result = worker.parser.Parse(rest, &worker.request);
-      if (result.status != net::ParseStatus::kComplete) break;  // cannot happen: pre-cut
-      worker.app.Handle(worker.request, &responses);
-      rest.remove_prefix(result.consumed);
-    }
-    responses += last_response;
+    auto responses = std::make_shared<std::string>();
+    AnswerBatch(worker, batch->requests.view(), responses.get());
+    // Released here, on the worker: the release travels on the reactor's release queue.
+    batch->requests.Reset();
+    responses->append(batch->last_response);
     handle.reactor->PostToConnection(
-        handle, [responses = std::make_shared<const std::string>(std::move(responses)),
+        handle, [responses = std::shared_ptr<const std::string>(std::move(responses)),
                  close_after](ConnectionIo& c) mutable {
           // By reference: the worker's string is sent as it is.
           c.output().AppendShared(std::move(responses));

@@ -1,14 +1,23 @@
 // http_handler.h: HTTP/1.1 over a reactor connection — parse in place, answer, pipeline.
 //
-// The handler parses requests straight out of the connection's InputStream (zero-copy
-// views into the receive buffers; in incremental mode a request spanning two receives of
-// one buffer is parsed in place) and answers with HttpApp. A malformed request gets its
+// Inline (no WorkerPool), the handler streams: it parses heads in place, takes the body of
+// a request as it arrives (net::HttpParser hands it out in segments) and drops the raw
+// bytes at once, so no request is ever held whole. A body the app reads is kept as leases
+// on the receive buffers (BufferLease), up to kLeasedBodyBytes a request, and copied beyond
+// that (a connection's ring must keep buffers for the kernel); a body the app ignores is
+// dropped as it arrives. POST /echo answers with the body's own leases, so an echo copies
+// none of its bytes; an echo whose Content-Length is over kLeasedBodyBytes starts its
+// response at the head and sends each segment as it arrives. A malformed request gets its
 // error response and the connection closes; nothing after it is processed.
 //
-// With a WorkerPool, the app runs on a worker instead: the handler cuts the complete
-// requests it has into one batch, copies their bytes, pauses the connection's input and
-// posts the batch to the connection's worker, which parses, answers and posts the
-// responses back to the reactor; then input resumes. Order is kept per connection.
+// With a WorkerPool, the app runs on a worker instead: the handler finds the complete
+// requests it has (parsing them, not answering), lends their bytes to the connection's
+// worker as one lease (zero-copy when they lie in one receive buffer), pauses the
+// connection's input and posts the batch; the worker parses the batch again, answers into
+// one string, releases the lease from its own thread (the release travels on the reactor's
+// release queue) and posts the responses back; then input resumes. Order is kept per
+// connection. Worker mode needs whole requests in the input: the reactor's input high-water
+// mark must hold the largest request (the server sets it so).
 //
 //   HttpApp app;  // one per reactor thread
 //   Reactor reactor(config, [&] { return std::make_unique<HttpHandler>(&app, limits, pool); });
@@ -17,6 +26,11 @@
 #ifndef RINGSIDE_SERVICES_HTTP_HTTP_HANDLER_H_
 #define RINGSIDE_SERVICES_HTTP_HTTP_HANDLER_H_
 
+#include <cstdint>
+#include <string>
+
+#include "absl/container/inlined_vector.h"
+#include "buffers/buffer_lease.h"
 #include "net/http_parser.h"
 #include "reactor/connection_handler.h"
 #include "services/http/http_app.h"
@@ -29,6 +43,9 @@ class HttpHandler final : public ConnectionHandler {
   // How long a request's line and headers may take to arrive, from their first byte
   // (slowloris); then 408 and close.
   static constexpr uint32_t kDefaultHeaderTimeoutMs = 10000;
+  // Body bytes of one request kept as leases on receive buffers; more are copied. Half of
+  // a default connection ring (8 x 16 KiB), so the kernel always has buffers to fill.
+  static constexpr size_t kLeasedBodyBytes = 64 << 10;
 
   // `workers` may be null: the app then runs on the reactor thread.
   HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
@@ -37,9 +54,22 @@ class HttpHandler final : public ConnectionHandler {
   void OnTimeout(ConnectionIo& io) override;
 
  private:
-  // Answers the complete `requests` on a worker, then appends `last_response` (an error
-  // response, or empty) and resumes input or, with `close_after`, closes.
-  void PostBatch(ConnectionIo& io, std::string requests, bool close_after,
+  // What to do with the body of the request being read.
+  enum class BodyUse : uint8_t {
+    kDrop,    // the app ignores it
+    kKeep,    // kept (leases, then a copy) and given to the app at the end
+    kStream,  // an echo already answered at its head: each segment goes straight out
+  };
+
+  void OnInputInline(ConnectionIo& io);
+  void OnInputBatched(ConnectionIo& io);
+  void StartBody(ConnectionIo& io, size_t head_size);
+  void TakeSegment(ConnectionIo& io, size_t framing, size_t size);
+  void FinishRequest(ConnectionIo& io);
+  void Fail(ConnectionIo& io, int status);
+  // Answers the lent `requests` (complete ones) on a worker, then appends `last_response`
+  // (an error response, or empty) and resumes input or, with `close_after`, closes.
+  void PostBatch(ConnectionIo& io, BufferLease requests, bool close_after,
                  std::string last_response);
   void UpdateHeaderTimer(ConnectionIo& io, bool new_request);
 
@@ -50,6 +80,18 @@ class HttpHandler final : public ConnectionHandler {
   net::HttpRequest request_;
   const uint32_t header_timeout_ms_;
   bool header_timer_armed_ = false;
+
+  // Inline: the request whose body is being read. Its head's views point into head_.
+  BufferLease head_;
+  BodyUse body_use_ = BodyUse::kDrop;
+  absl::InlinedVector<BufferLease, 4> body_;
+  size_t body_leased_ = 0;
+  std::string body_copy_;  // the body past kLeasedBodyBytes
+  // Bytes given to the parser and not yet dropped from the input: a body-less head until
+  // its request completes (answered from the input in place), or in worker mode everything
+  // parsed since the last batch.
+  size_t parsed_ = 0;
+  size_t batch_end_ = 0;  // worker mode: where the last complete request ends
 };
 
 }  // namespace ringside::http
