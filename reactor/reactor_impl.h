@@ -125,6 +125,7 @@ class Reactor::Impl {
     bool output_blocked = false;
     uint64_t last_activity_ms = 0;
     uint64_t send_progress_ms = 0;  // when unsent output last moved (queued or sent)
+    uint64_t linger_drain_limit = 0;  // lingering: recv_bytes at which it closes anyway
     uint64_t timer_deadline_ms = 0;  // 0: no timer armed
     std::string peer;
     InputStream in;
@@ -221,6 +222,7 @@ class Reactor::Impl {
 
   static constexpr uint64_t kNever = UINT64_MAX;
   static constexpr uint64_t kLingerMs = 2000;  // how long a closing client may take to EOF
+  static constexpr uint64_t kLingerDrainBytes = 1 << 20;  // what it may send meanwhile
   static constexpr uint64_t kStoppingSweepMs = 10;
   static constexpr size_t kKeptSendSlots = 64;
   static constexpr size_t kKeptOutputBlocks = 16;  // free blocks the pool keeps for reuse

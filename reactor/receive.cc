@@ -19,10 +19,9 @@ bool Reactor::Impl::WantsInput(const Connection& c) const {
     case Phase::kOpen:
       return !c.input_paused && !c.output_blocked && c.in.size() <= config_.input_high_water;
     case Phase::kFlushing:
-      // Bytes are dropped now, but the client's EOF must still be seen.
-      return !c.output_blocked;
+      return false;  // answer what was answered; what the client sends now is not read
     case Phase::kLingering:
-      return true;  // read and drop until the client's EOF
+      return true;  // read and drop until the client's EOF (at most kLingerDrainBytes)
     case Phase::kClosing:
       return false;
   }
@@ -120,6 +119,10 @@ void Reactor::Impl::OnRecv(Connection& c, int32_t res, uint32_t flags) {
     return RunHandler(c);
   }
   lease.Reset();  // flushing or lingering: input after the last answered request is dropped
+  if (c.phase == Phase::kLingering && c.stats.recv_bytes > c.linger_drain_limit) {
+    // A client that keeps sending after our FIN does not get to make us read forever.
+    return Close(c);
+  }
   if (detach) return FinishDetach(c);
   UpdateReceive(c);
 }

@@ -16,7 +16,10 @@ void Reactor::Impl::AfterHandler(Connection& c) {
     c.in_output_list = true;
     output_list_.push_back({c.slot, c.generation});
   }
-  if (!c.send_inflight() && !c.out.empty()) c.send_progress_ms = now_ms_;
+  if (!c.send_inflight() && !c.out.empty()) {
+    c.send_progress_ms = now_ms_;
+    if (config_.send_timeout_ms > 0) ScheduleSweep(now_ms_ + config_.send_timeout_ms);
+  }
   if (!c.output_blocked &&
       (c.unsent() > config_.output_high_water ||
        (!c.out.empty() && pool_.available() == 0))) {
@@ -69,6 +72,9 @@ void Reactor::Impl::OnSend(Connection& c, int32_t res) {
   c.stats.bytes_sent += static_cast<uint64_t>(res);
   c.last_activity_ms = now_ms_;
   if (res > 0) c.send_progress_ms = now_ms_;
+  if (!c.out.empty() && config_.send_timeout_ms > 0) {
+    ScheduleSweep(c.send_progress_ms + config_.send_timeout_ms);
+  }
   if (c.output_blocked && c.unsent() <= config_.output_high_water / 2) {
     c.output_blocked = false;
     RunHandler(c);
@@ -83,6 +89,7 @@ void Reactor::Impl::OnSend(Connection& c, int32_t res) {
 void Reactor::Impl::BeginLinger(Connection& c) {
   if (c.phase == Phase::kLingering || c.closing()) return;
   c.phase = Phase::kLingering;
+  c.linger_drain_limit = c.stats.recv_bytes + kLingerDrainBytes;
   c.last_activity_ms = now_ms_;
   ++lingering_;
   ScheduleSweep(c.last_activity_ms + SweepPeriodMs());

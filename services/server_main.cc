@@ -57,6 +57,16 @@ ABSL_FLAG(int64_t, output_high_water, 1 << 20,
 ABSL_FLAG(int64_t, input_high_water, 256 << 10,
           "unconsumed received bytes per connection above which it stops reading; at least "
           "max_request_line + max_header_bytes + 4, so that any request head fits");
+ABSL_FLAG(int64_t, output_pool_mb, 64,
+          "per reactor: output bytes handlers format are copied into 16 KiB blocks from a pool "
+          "of this many MiB; a connection that finds it full stops reading until its output "
+          "drains (received bodies and fixed responses are sent by reference, without blocks)");
+ABSL_FLAG(int, send_timeout_ms, 30000,
+          "close a connection whose unsent output made no progress for this long (a client "
+          "that never reads); 0: never");
+ABSL_FLAG(int64_t, max_chunk_overhead, 64 << 10,
+          "chunked request bodies: chunk-extension and trailer bytes allowed per request "
+          "(431 above)");
 ABSL_FLAG(int64_t, max_body, 8 << 20, "largest request body, bytes (413 above)");
 ABSL_FLAG(int, max_request_line, 8192, "longest request line, bytes (414 above)");
 ABSL_FLAG(int, max_header_bytes, 16384, "largest header block, bytes (431 above)");
@@ -121,6 +131,15 @@ int Main() {
   if (idle_timeout_ms < 0) return Fail("--idle_timeout_ms must not be negative");
   if (header_timeout_ms < 1) return Fail("--header_timeout_ms must be at least 1");
   config.idle_timeout_ms = static_cast<uint32_t>(idle_timeout_ms);
+  const int send_timeout_ms = absl::GetFlag(FLAGS_send_timeout_ms);
+  if (send_timeout_ms < 0) return Fail("--send_timeout_ms must not be negative (0: never)");
+  config.send_timeout_ms = static_cast<uint32_t>(send_timeout_ms);
+  const int64_t output_pool_mb = absl::GetFlag(FLAGS_output_pool_mb);
+  if (output_pool_mb < 1 || output_pool_mb > (int64_t{1} << 20)) {
+    return Fail(absl::StrCat("--output_pool_mb must be in [1, 1048576], got ", output_pool_mb));
+  }
+  config.output_pool_blocks =
+      static_cast<size_t>(output_pool_mb << 20) / config.output_block_size;
   config.shutdown_timeout_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_shutdown_timeout_ms));
   config.buffers.incremental = absl::GetFlag(FLAGS_incremental);
   config.buffers.simulate_incremental_unsupported =
@@ -140,6 +159,9 @@ int Main() {
   limits.max_body = static_cast<size_t>(absl::GetFlag(FLAGS_max_body));
   limits.max_request_line = static_cast<size_t>(absl::GetFlag(FLAGS_max_request_line));
   limits.max_header_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_header_bytes));
+  const int64_t max_chunk_overhead = absl::GetFlag(FLAGS_max_chunk_overhead);
+  if (max_chunk_overhead < 0) return Fail("--max_chunk_overhead must not be negative");
+  limits.max_chunk_overhead = static_cast<size_t>(max_chunk_overhead);
   const int64_t input_high_water = absl::GetFlag(FLAGS_input_high_water);
   const size_t largest_head = limits.max_request_line + limits.max_header_bytes + 4;
   if (input_high_water < static_cast<int64_t>(largest_head)) {

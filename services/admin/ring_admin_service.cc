@@ -31,6 +31,8 @@ void ToProto(const ConnectionStats& s, bool with_buffers, v1::Connection* out) {
   out->set_ring_attached(s.ring_attached);
   out->set_buffers_held(s.buffers_held);
   out->set_retired_bytes(s.retired_bytes);
+  out->set_input_bytes_held(s.input_bytes_held);
+  out->set_output_bytes_queued(s.output_bytes_queued);
   if (!with_buffers) return;
   for (size_t bid = 0; bid < s.buffers.size(); ++bid) {
     v1::BufferStats* b = out->add_buffers();
@@ -73,6 +75,14 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_recv_completions(t.recv_completions);
   out->set_buffers_recycled(t.buffers_recycled);
   out->set_retired_bytes(t.retired_bytes);
+  out->set_input_bytes_held(t.input_bytes_held);
+  out->set_output_bytes_queued(t.output_bytes_queued);
+  out->set_output_blocks_in_use(t.output_blocks_in_use);
+  out->set_output_pool_blocks(t.output_pool_blocks);
+  out->set_output_block_size(t.output_block_size);
+  out->set_output_pool_refusals(t.output_pool_refusals);
+  out->set_send_timeouts(t.send_timeouts);
+  out->set_releases_queued(t.buffers.releases_queued);
 }
 
 }  // namespace

@@ -26,6 +26,15 @@ absl::StatusOr<AdminFigures> ReadAdminFigures(const std::string& address) {
     figures.bgids_in_use += reactor.bgids_in_use();
     figures.pooled_rings += reactor.pooled_rings();
     figures.reserved_bytes += reactor.buffer_bytes_reserved();
+    figures.rings_live += reactor.rings_live();
+    figures.stale_releases += reactor.stale_releases();
+    figures.releases_queued += reactor.releases_queued();
+    figures.input_bytes_copied += reactor.input_bytes_copied();
+    figures.input_bytes_held += reactor.input_bytes_held();
+    figures.output_bytes_queued += reactor.output_bytes_queued();
+    figures.output_blocks_in_use += reactor.output_blocks_in_use();
+    figures.send_timeouts += reactor.send_timeouts();
+    figures.requests_rejected += reactor.requests_rejected();
   }
   return figures;
 }

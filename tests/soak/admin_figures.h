@@ -18,6 +18,15 @@ struct AdminFigures {
   uint64_t bgids_in_use = 0;   // held by live rings and by pooled ones
   uint64_t pooled_rings = 0;   // torn-down rings kept registered for reuse, with their bgid
   uint64_t reserved_bytes = 0;  // slab bytes of every ring, live and pooled
+  uint64_t rings_live = 0;
+  uint64_t stale_releases = 0;
+  uint64_t releases_queued = 0;  // releases that came from other threads (worker mode)
+  uint64_t input_bytes_copied = 0;
+  uint64_t input_bytes_held = 0;
+  uint64_t output_bytes_queued = 0;
+  uint64_t output_blocks_in_use = 0;
+  uint64_t send_timeouts = 0;
+  uint64_t requests_rejected = 0;
 };
 
 // Asks the admin service at HOST:PORT (no token) for GetServerStats.
