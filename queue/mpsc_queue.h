@@ -251,10 +251,15 @@ class MpscQueue {
     size_t tail_mask;
     Ring* tail_ring;
 
-    // Consumer's line. Producers read `head` only when their ring looks full.
+    // Consumer's line. Its producer reads `head` only when its ring looks full.
     alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> head{0};
+    size_t known_tail = 0;  // the tail as the consumer last read it
     Ring* head_ring;
-    Lane* next_lane = nullptr;  // set before the lane is published, then never changed
+
+    // Read by every producer that finds the pool empty, so not on the consumer's line:
+    // a producer polling a full queue would take that line away on every try.
+    alignas(mpsc_queue_internal::kCacheLineSize) Lane* next_lane = nullptr;  // set before
+                                                  // the lane is published, then never changed
     // Credits left by exited owners, for any producer to take back.
     std::atomic<size_t> parked_credits{0};
   };
@@ -302,10 +307,14 @@ class MpscQueue {
   // write on a line that producers also write. Producers take once per batch.
   alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> taken_credits_{0};
 
+  // Written by the consumer as it drains, read by producers that run out of credits (on
+  // a full queue, on every failed push): alone on its line, so that their polling does
+  // not take the consumer's other state away from it.
+  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> returned_credits_{0};
+
   // Consumer's line. As the last member of a cache-aligned class, it keeps the line to
   // itself through tail padding.
-  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> returned_credits_{0};
-  std::atomic<size_t> high_water_{0};
+  alignas(mpsc_queue_internal::kCacheLineSize) std::atomic<size_t> high_water_{0};
   Lane* next_turn_ = nullptr;  // the lane Drain starts with
 };
 
@@ -428,25 +437,40 @@ void MpscQueue<T>::Grow(Lane& lane, size_t tail) {
 template <typename T>
 template <typename F>
 size_t MpscQueue<T>::Drain(F&& fn, size_t max) {
+  Lane* const newest = lanes_.load(std::memory_order_acquire);
+  if (newest == nullptr) return 0;
+  if (next_turn_ == nullptr) next_turn_ = newest;
+  Lane* const first = next_turn_;
   size_t delivered = 0;
   size_t seen = 0;
-  size_t seen_again = 0;  // later rounds would count items of the first one again
-  // Rounds over the lanes until one finds nothing: items that fn pushes (to this thread's
-  // lane, perhaps new) are delivered by the same Drain, as callers that post to their own
-  // queue rely on.
-  for (size_t* lane_sizes = &seen;; lane_sizes = &seen_again) {
-    Lane* const newest = lanes_.load(std::memory_order_acquire);
-    if (newest == nullptr) break;
-    if (next_turn_ == nullptr) next_turn_ = newest;
-    Lane* const first = next_turn_;
-    Lane* lane = first;
-    const size_t before = delivered;
-    do {
-      delivered += DrainLane(*lane, fn, max - delivered, lane_sizes);
+  size_t seen_again = 0;  // the calling thread's lane again: already in `seen`
+  size_t* lane_sizes = &seen;
+  Lane* own = nullptr;  // set once the round is over
+  // One round over the lanes, each read up to the tail it had when its turn came, then
+  // the calling thread's own lane until it is empty: the items fn pushed to this queue
+  // (through a lane that may be new) are delivered by this call too, as callers that post
+  // to their own queue rely on. Nothing else is read again, since each look at a tail
+  // that a producer is writing takes that line (and the item line beside it) away from
+  // the producer. One call site for DrainLane keeps it inlined.
+  for (Lane* lane = first;;) {
+    const size_t n = DrainLane(*lane, fn, max - delivered, lane_sizes);
+    delivered += n;
+    if (delivered == max) {
+      if (own == nullptr) next_turn_ = lane->next_lane != nullptr ? lane->next_lane : newest;
+      break;
+    }
+    if (own == nullptr) {
       lane = lane->next_lane != nullptr ? lane->next_lane : newest;
-    } while (lane != first && delivered < max);
-    next_turn_ = lane;
-    if (delivered == before || delivered == max) break;
+      if (lane != first) continue;
+      next_turn_ = first;
+      if (delivered == 0) break;
+      own = static_cast<Lane*>(mpsc_queue_internal::FindLane(id_));
+      if (own == nullptr) break;
+      lane = own;
+      lane_sizes = &seen_again;
+    } else if (n == 0) {
+      break;
+    }
   }
   // Lanes are read one after another while producers refill the earlier ones, so the sum
   // can exceed what the queue held at any one time, but never the capacity.
@@ -461,7 +485,13 @@ template <typename T>
 template <typename F>
 size_t MpscQueue<T>::DrainLane(Lane& lane, F& fn, size_t max, size_t* seen) {
   const size_t start = lane.head.load(std::memory_order_relaxed);
-  const size_t tail = lane.tail.load(std::memory_order_acquire);
+  // The producer's tail is read only when the items already known of fall short of
+  // `max`: each read takes the line away from a producer that is writing it.
+  size_t tail = lane.known_tail;
+  if (tail - start < max) {
+    tail = lane.tail.load(std::memory_order_acquire);
+    lane.known_tail = tail;
+  }
   *seen += tail - start;
   const size_t stop = tail - start < max ? tail : start + max;
   const size_t quarter_mask = mask_ >> 2;
