@@ -278,6 +278,9 @@ class MpscQueue {
   // Constructs T from `value` in this thread's lane; T's constructor from U must not throw.
   template <typename U>
   bool Emplace(U&& value);
+  // The rest of a push: this thread's first push to the queue, or one at its lane's limit.
+  template <typename U>
+  [[gnu::noinline]] bool EmplaceSlow(U&& value);
 
   // This thread's lane: the one an exited thread left, or a new one.
   Lane* Register();
@@ -340,6 +343,25 @@ MpscQueue<T>::~MpscQueue() {
 template <typename T>
 template <typename U>
 bool MpscQueue<T>::Emplace(U&& value) {
+  // The common case, small enough to be inlined and to need no saved registers: when the
+  // consumer has just read the lines a push writes, the push's stores wait until those
+  // lines come back, and so would every register saved on the stack next to them.
+  if (mpsc_queue_internal::last_lane.queue_id == id_) {
+    if (auto* lane = static_cast<Lane*>(mpsc_queue_internal::last_lane.lane); lane != nullptr) {
+      const size_t tail = lane->tail.load(std::memory_order_relaxed);
+      if (tail != lane->limit) {
+        new (lane->tail_slots[tail & lane->tail_mask].bytes) T(std::forward<U>(value));
+        lane->tail.store(tail + 1, std::memory_order_release);
+        return true;
+      }
+    }
+  }
+  return EmplaceSlow(std::forward<U>(value));
+}
+
+template <typename T>
+template <typename U>
+bool MpscQueue<T>::EmplaceSlow(U&& value) {
   auto* lane = static_cast<Lane*>(mpsc_queue_internal::FindLane(id_));
   if (lane == nullptr) lane = Register();
   const size_t tail = lane->tail.load(std::memory_order_relaxed);
