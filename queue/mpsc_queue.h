@@ -61,6 +61,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -196,6 +197,14 @@ class MpscQueue {
   static constexpr size_t kFirstRingSize = 1024;
   // Credits a producer takes at once: fewer CASes on the pool, more room held back.
   static constexpr size_t kMaxCreditBatch = 256;
+  // How far ahead a push asks for its ring's lines: 8 lines, 64 uint64_t items. 256 and
+  // 1024 bytes measured alike; without it the pinned throughput halves.
+  static constexpr size_t kPrefetchBytes = 8 * mpsc_queue_internal::kCacheLineSize;
+  static constexpr size_t kLineItems =
+      sizeof(T) >= mpsc_queue_internal::kCacheLineSize
+          ? 1
+          : std::bit_floor(mpsc_queue_internal::kCacheLineSize / sizeof(T));
+  static constexpr size_t kPrefetchItems = std::max<size_t>(1, kPrefetchBytes / sizeof(T));
 
   struct Slot {
     alignas(T) unsigned char bytes[sizeof(T)];
@@ -351,6 +360,12 @@ inline bool MpscQueue<T>::Emplace(U&& value) {
     if (auto* lane = static_cast<Lane*>(mpsc_queue_internal::last_lane.lane); lane != nullptr) {
       const size_t tail = lane->tail.load(std::memory_order_relaxed);
       if (tail != lane->limit) {
+        // Once a line, ask for the line kPrefetchBytes ahead, if it is free room: the
+        // consumer read it on the ring's last lap, and its transfer back overlaps the pushes
+        // in between instead of stalling the first store to it.
+        if ((tail & (kLineItems - 1)) == 0 && tail + kPrefetchItems < lane->room_end) {
+          __builtin_prefetch(lane->tail_slots[(tail + kPrefetchItems) & lane->tail_mask].bytes, 1);
+        }
         new (lane->tail_slots[tail & lane->tail_mask].bytes) T(std::forward<U>(value));
         lane->tail.store(tail + 1, std::memory_order_release);
         return true;
