@@ -22,7 +22,12 @@
 // run in brackets; a ratio is the ratio of the medians, with the range of the ratios of
 // the runs taken side by side in brackets.
 //
-//   bazel run --config=opt //queue:mpsc_queue_benchmark [-- --runs=9 --tables=pinned,scheduler,latency]
+//   bazel run --config=opt //queue:mpsc_queue_benchmark -- \
+//       [--runs=9] [--tables=pinned,scheduler,latency]
+//
+// On a machine shared with other work, `chrt -f 50 bazel-bin/queue/mpsc_queue_benchmark`
+// keeps the other jobs from preempting the benchmark's threads (see mpsc_queue.h for
+// figures taken both ways).
 #include <concurrentqueue/concurrentqueue.h>
 #include <pthread.h>
 #include <sched.h>
@@ -333,9 +338,16 @@ void PrintLatencyTable(int runs) {
       kLatencyRate / 1e6);
   std::printf("| queue | p50 | p99 | p99.9 |\n|---|---:|---:|---:|\n");
   std::vector<double> p50[3], p99[3], p999[3];
+  // A pause before each run: both threads spin for the whole run, and a run under a
+  // real-time policy (chrt) that spun on past the kernel's real-time budget (95% of each
+  // second) would be stopped for tens of milliseconds, which the percentiles would show.
+  auto paused = [](auto run) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    return run();
+  };
   for (int run = 0; run < runs; ++run) {
-    const Percentiles r[3] = {LatencyOnce<MpscBench>(), LatencyOnce<MoodycamelBench>(),
-                              LatencyOnce<MutexBench>()};
+    const Percentiles r[3] = {paused(LatencyOnce<MpscBench>), paused(LatencyOnce<MoodycamelBench>),
+                              paused(LatencyOnce<MutexBench>)};
     for (int q = 0; q < 3; ++q) {
       p50[q].push_back(r[q].p50);
       p99[q].push_back(r[q].p99);
