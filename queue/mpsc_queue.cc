@@ -27,14 +27,18 @@ class LaneTable {
     }
   }
 
+  // Remembers the answer in last_lane, a miss too: a consumer that never pushes asks
+  // on every Drain. Every lane this thread gets goes through Add, which replaces it.
   LaneBase* Find(uint64_t queue_id) {
+    LaneBase* found = nullptr;
     for (const Entry& entry : entries_) {
       if (entry.queue_id == queue_id) {
-        last_lane = {entry.queue_id, entry.lane};
-        return entry.lane;
+        found = entry.lane;
+        break;
       }
     }
-    return nullptr;
+    last_lane = {queue_id, found};
+    return found;
   }
 
   void Add(uint64_t queue_id, LaneBase* lane) {

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <cstdint>
@@ -55,6 +57,88 @@ void RunProducersAndCheckDelivery(MpscUlongQueue& q, int producers, uint32_t per
   uint64_t extra = 0;
   EXPECT_FALSE(q.TryPop(&extra)) << "unexpected item " << extra;
   EXPECT_LE(q.HighWater(), q.capacity());
+}
+
+// The CPUs this process may run on (a test runner may allow fewer than the machine has).
+std::vector<int> AllowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+void PinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof(set), &set), 0) << "cpu " << cpu;
+}
+
+// Like RunProducersAndCheckDelivery, but the consumer runs on a thread of its own, alone
+// on the first allowed CPU, and the producers are spread over the others, so every item,
+// tail, head and credit crosses between cores; with one CPU nothing is pinned. The
+// consumer asks for a different number of items each time (1 to 300), which moves where
+// a Drain stops against the tails it knows of and against the producers' credit batches.
+void RunPinnedProducersAndCheckDelivery(MpscUlongQueue& q, int producers,
+                                        uint32_t per_producer) {
+  const std::vector<int> cpus = AllowedCpus();
+  const bool pin = cpus.size() >= 2;
+  std::atomic<bool> start{false};
+  std::vector<uint32_t> next(producers, 0);
+  uint64_t misordered = 0;
+  std::thread consumer([&] {
+    if (pin) PinTo(cpus[0]);
+    start.store(true, std::memory_order_release);
+    const uint64_t total = static_cast<uint64_t>(producers) * per_producer;
+    uint64_t received = 0;
+    while (received < total) {
+      const size_t n = q.Drain(
+          [&](uint64_t&& item) {
+            const uint64_t producer = item >> 32;
+            if (producer >= next.size() || next[producer] != static_cast<uint32_t>(item)) {
+              ++misordered;
+            } else {
+              ++next[producer];
+            }
+          },
+          1 + received % 300);
+      received += n;
+      if (n == 0) std::this_thread::yield();
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back([&, p] {
+      if (pin) PinTo(cpus[1 + p % (cpus.size() - 1)]);
+      while (!start.load(std::memory_order_acquire)) std::this_thread::yield();
+      for (uint32_t i = 0; i < per_producer; ++i) {
+        while (!q.TryPush(Encode(p, i))) std::this_thread::yield();
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  consumer.join();
+
+  EXPECT_EQ(misordered, 0u);
+  for (int p = 0; p < producers; ++p) EXPECT_EQ(next[p], per_producer) << "producer " << p;
+  uint64_t extra = 0;
+  EXPECT_FALSE(q.TryPop(&extra)) << "unexpected item " << extra;
+  EXPECT_EQ(q.ApproxSize(), 0u);
+  EXPECT_LE(q.HighWater(), q.capacity());
+}
+
+TEST(MpscQueueConcurrencyTest, ProducersPinnedAwayFromTheConsumerExactlyOnceInProducerOrder) {
+  // A roomy queue (rings grow, the consumer mostly trails the producers' prefetches) and
+  // a small one (every producer keeps running out of credits and ring).
+  for (size_t capacity : {4096, 64}) {
+    SCOPED_TRACE(capacity);
+    MpscUlongQueue q(capacity);
+    RunPinnedProducersAndCheckDelivery(q, 3, 200'000);
+  }
 }
 
 TEST(MpscQueueConcurrencyTest, FourProducersMillionItemsEachExactlyOnceInProducerOrder) {
