@@ -8,7 +8,7 @@
 //
 //   Mailbox<uint64_t> releases(65536, [&] { WakeReactor(); });
 //   BufferManager manager(&uring, config, &releases);
-//   RETURN_IF_ERROR(manager.Init());
+//   if (absl::Status s = manager.Init(); !s.ok()) return s;
 //   absl::StatusOr<RingId> ring = manager.AttachRing();   // per connection
 //   ... prep a multishot recv with buffer select on manager.bgid(*ring) ...
 //   BufferLease lease = manager.Receive(*ring, cqe->res, cqe->flags);

@@ -185,7 +185,9 @@ TEST(MpscQueueTest, DrainDeliversWhatTheCallbackPushes) {
   std::vector<int> seen;
   const size_t delivered = q.Drain([&](int&& v) {
     seen.push_back(v);
-    if (v < 5) EXPECT_TRUE(q.TryPush(v + 1));
+    if (v < 5) {
+      EXPECT_TRUE(q.TryPush(v + 1));
+    }
   });
   EXPECT_EQ(delivered, 6u);
   EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4, 5}));

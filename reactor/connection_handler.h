@@ -2,12 +2,68 @@
 //
 // A protocol implements ConnectionHandler; the reactor creates one per accepted connection
 // through a HandlerFactory and calls OnInput() on its thread whenever new bytes arrived.
-// The handler reads io.input() in place (zero-copy views into the receive buffers),
-// Consume()s what it processed, and appends responses to io.output(). To answer from another
-// thread, it takes io.handle() and later calls Reactor::Post() with a task that receives the
-// connection's ConnectionIo again (or nothing, if the connection has closed meanwhile).
+// Input is lent, output is a chain: the handler reads io.input() in place (views into the
+// receive buffers), Consume()s what it is done with, Lend()s what it wants to keep, and
+// appends its answer to io.output() — bytes it formats (copied into pooled blocks), leases
+// (sent in place), static or shared fragments (by reference).
 //
-// Thread-safety: every method is called on the reactor thread that owns the connection.
+//   // A line protocol: "GET\n" answers "OK\n"; any other line is echoed back as it came,
+//   // without a copy; "SLOW\n" is answered later, from another thread.
+//   class LineHandler final : public ringside::ConnectionHandler {
+//    public:
+//     explicit LineHandler(Pool* pool) : pool_(pool) {}
+//     void OnInput(ringside::ConnectionIo& io) override {
+//       for (;;) {
+//         const std::string_view pending = io.input().pending();
+//         const size_t end = pending.find('\n');
+//         if (end == std::string_view::npos) return;  // wait for the rest of the line
+//         if (pending.substr(0, end + 1) == "GET\n") {
+//           io.output().AppendStatic("OK\n");          // by reference: static bytes
+//           io.input().Consume(end + 1);
+//         } else if (pending.substr(0, end + 1) == "SLOW\n") {
+//           io.input().Consume(end + 1);
+//           io.PauseInput();                            // answers stay in order
+//           pool_->Run([handle = io.handle()] {         // any thread
+//             std::string answer = Compute();
+//             handle.reactor->PostToConnection(handle, [answer](ringside::ConnectionIo& c) {
+//               c.output().AppendOrSpill(answer);       // copied into the output blocks
+//               c.ResumeInput();                        // OnInput runs again on the rest
+//             });
+//           });
+//           return;
+//         } else {
+//           // The line's own receive buffer goes back out; it returns to the kernel once
+//           // sent. A lease may also go to another thread and be released there.
+//           io.output().AppendLease(io.input().Lend(end + 1));
+//         }
+//       }
+//     }
+//    private:
+//     Pool* pool_;
+//   };
+//
+// Lifetime rules.
+//  - io.input().pending() is valid during the call that got it, until the handler calls
+//    Consume() or Lend() on the stream. Bytes the handler keeps must be Lend()t: a
+//    BufferLease stays valid until it is released (destroyed or Reset()), on any thread,
+//    even after the connection closed; it must be released before the Reactor is
+//    destroyed. BufferLease::Share() (a second view) runs on the reactor thread only.
+//  - Holding leases holds ring buffers: in incremental mode a connection whose handler
+//    holds every buffer of its ring stops receiving until one is released. A handler that
+//    keeps long inputs asks io.can_hold_input() and copies when it says no.
+//  - Output fragments are sent in order; a lease in the output is released once its bytes
+//    are sent. Static fragments must outlive the connection.
+//  - io is valid during the call only. To reach the connection later, keep io.handle() and
+//    call Reactor::PostToConnection(): the task runs on the reactor thread with the
+//    connection's io, or not at all if it has closed (a handle never names a newer
+//    connection in the same slot).
+//  - The reactor stops receiving for a connection that paused its input, holds more than
+//    the input high-water mark of unconsumed bytes, or has more than the output high-water
+//    mark unsent; a handler must be able to make progress with input_high_water bytes.
+//
+// Thread-safety: every method of ConnectionHandler and ConnectionIo is called on the
+// reactor thread that owns the connection. Leases the handler lent may be released on any
+// thread; Reactor::PostToConnection() may be called from any thread.
 #ifndef RINGSIDE_REACTOR_CONNECTION_HANDLER_H_
 #define RINGSIDE_REACTOR_CONNECTION_HANDLER_H_
 

@@ -3,9 +3,30 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <memory>
 #include <utility>
+#include <vector>
 
 namespace ringside {
+namespace {
+
+// Rings of the smallest capacity that emptied chains gave back, kept for the next chain of
+// this thread: a connection's chain empties after every response burst, and a malloc and
+// free per burst cost pipelined requests 0.06 mallocs each. Bounded, and only of empty
+// fragments, so the cache holds at most kCachedRings * kMinCapacity * sizeof(Fragment).
+constexpr size_t kMinCapacity = 4;
+constexpr size_t kCachedRings = 64;
+
+template <typename Fragment>
+std::vector<std::unique_ptr<Fragment[]>>& RingCache() {
+  thread_local std::vector<std::unique_ptr<Fragment[]>> cache;
+  return cache;
+}
+
+}  // namespace
+
+void OutputChain::ReleaseCachedRings() { RingCache<Fragment>().clear(); }
+
 
 OutputChain::OutputChain(OutputChain&& other) noexcept
     : pool_(other.pool_),
@@ -37,8 +58,16 @@ OutputChain& OutputChain::operator=(OutputChain&& other) noexcept {
 void OutputChain::Reserve(size_t extra) {
   const size_t needed = size_t{count_} + extra;
   if (needed <= capacity_) return;
-  size_t capacity = std::max<size_t>(capacity_, 4);
+  size_t capacity = std::max<size_t>(capacity_, kMinCapacity);
   while (capacity < needed) capacity *= 2;
+  auto& cache = RingCache<Fragment>();
+  if (capacity == kMinCapacity && capacity_ == 0 && !cache.empty()) {
+    ring_ = std::move(cache.back());
+    cache.pop_back();
+    capacity_ = kMinCapacity;
+    head_ = 0;
+    return;
+  }
   auto ring = std::make_unique<Fragment[]>(capacity);  // may throw: nothing changed yet
   for (uint32_t i = 0; i < count_; ++i) ring[i] = std::move(At(i));
   ring_ = std::move(ring);
@@ -71,6 +100,10 @@ void OutputChain::PopFront() {
 
 void OutputChain::FreeRingIfEmpty() {
   if (count_ != 0) return;
+  auto& cache = RingCache<Fragment>();
+  if (capacity_ == kMinCapacity && cache.size() < kCachedRings) {
+    cache.push_back(std::move(ring_));  // its fragments are empty: Release left them so
+  }
   ring_.reset();
   capacity_ = 0;
   head_ = 0;

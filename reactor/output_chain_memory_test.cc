@@ -110,8 +110,12 @@ TEST(OutputChainMemoryTest, AnEmptiedChainHoldsNoHeapMemory) {
       chain.Consume(12345);
       chain.Clear();  // the connection closed mid-send
     }
-    EXPECT_EQ(Live(), idle) << "round " << round << ": an idle chain holds no heap bytes";
     EXPECT_EQ(chain.memory_bytes(), 0u);
+    // What is left is at most the thread's cache of one small fragment ring, reused by
+    // the next burst; freed, nothing is.
+    EXPECT_LE(Live() - idle, 256) << "round " << round;
+    OutputChain::ReleaseCachedRings();
+    EXPECT_EQ(Live(), idle) << "round " << round << ": an idle chain holds no heap bytes";
   }
   EXPECT_EQ(sink.releases, 4);
   EXPECT_EQ(shared.use_count(), 1);

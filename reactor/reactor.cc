@@ -37,6 +37,12 @@ Reactor::Impl::Impl(Reactor* self, const ReactorConfig& config, HandlerFactory h
 Reactor::Impl::~Impl() {
   Stop();
   Join();
+  // Leases lent to other threads (a worker's batch) may have been released after the
+  // reactor thread ended: their words wait in the mailbox, and the rings they point into
+  // lived until now. Apply them, then let the rings and the io_uring go.
+  if (manager_) manager_->DrainReleases();
+  manager_.reset();
+  if (ring_ready_) io_uring_queue_exit(&ring_);
   if (listen_fd_ >= 0) close(listen_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
   tasks_.Drain([](std::function<void()>*&& task) { delete task; });
@@ -180,12 +186,9 @@ void Reactor::Impl::TearDown() {
     }
   }
   connections_.clear();
+  // The manager and the io_uring stay until ~Impl: a lease another thread still holds
+  // points into a ring, and its release into the manager.
   if (manager_) manager_->DrainReleases();
-  if (ring_ready_) {
-    manager_.reset();
-    io_uring_queue_exit(&ring_);
-    ring_ready_ = false;
-  }
 }
 
 Reactor::Reactor(const ReactorConfig& config, HandlerFactory handlers)

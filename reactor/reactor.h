@@ -11,7 +11,7 @@
 // waits with a poll), and close (cancel, then free the slot under a new generation).
 //
 //   Reactor reactor(config, [] { return std::make_unique<EchoHandler>(); });
-//   RETURN_IF_ERROR(reactor.Start());  // listening once this returns OK
+//   if (absl::Status s = reactor.Start(); !s.ok()) return s;  // listening once OK
 //   ...
 //   reactor.Stop();                    // graceful: in-flight output is sent first
 //   reactor.Join();
@@ -22,6 +22,9 @@
 // Thread-safety: the loop and everything a handler calls run on the reactor thread.
 // Post(), Stop(), Snapshot() and BufferLease releases are thread-safe and wake the reactor
 // (an eventfd read kept armed on the ring), so no progress depends on a polling timeout.
+// Leases a handler lent to other threads stay valid after Stop() and Join(), until they
+// are released; every one must be released before the Reactor is destroyed (join the
+// threads that hold them first).
 #ifndef RINGSIDE_REACTOR_REACTOR_H_
 #define RINGSIDE_REACTOR_REACTOR_H_
 
@@ -51,7 +54,7 @@ struct ReactorConfig {
   uint32_t id = 0;
   std::string address = "0.0.0.0";
   uint16_t port = 0;                 // 0: an ephemeral port, see Reactor::port()
-  unsigned queue_entries = 4096;     // SQ size; the CQ is twice that
+  unsigned queue_entries = 4096;     // SQ size; the CQ is four times that
   BufferManagerConfig buffers;
   uint32_t ring_idle_ms = 2000;
   size_t output_high_water = 1 << 20;

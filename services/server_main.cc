@@ -56,7 +56,7 @@ ABSL_FLAG(int64_t, output_high_water, 1 << 20,
           "unsent bytes per connection above which it stops reading");
 ABSL_FLAG(int64_t, input_high_water, 256 << 10,
           "unconsumed received bytes per connection above which it stops reading; at least "
-          "max_request_line + max_header_bytes + 4, so that any request head fits");
+          "max_request_line + max_header_bytes + 16, so that any request head fits");
 ABSL_FLAG(int64_t, output_pool_mb, 64,
           "per reactor: output bytes handlers format are copied into 16 KiB blocks from a pool "
           "of this many MiB; a connection that finds it full stops reading until its output "
@@ -163,16 +163,19 @@ int Main() {
   if (max_chunk_overhead < 0) return Fail("--max_chunk_overhead must not be negative");
   limits.max_chunk_overhead = static_cast<size_t>(max_chunk_overhead);
   const int64_t input_high_water = absl::GetFlag(FLAGS_input_high_water);
-  const size_t largest_head = limits.max_request_line + limits.max_header_bytes + 4;
+  // The request line and header section with their CRLFs, and the empty lines the parser
+  // skips before a request line.
+  const size_t largest_head = limits.max_request_line + limits.max_header_bytes + 16;
   if (input_high_water < static_cast<int64_t>(largest_head)) {
     return Fail(absl::StrCat("--input_high_water must be at least --max_request_line + "
-                             "--max_header_bytes + 4 = ", largest_head,
+                             "--max_header_bytes + 16 = ", largest_head,
                              " (a request head must fit), got ", input_high_water));
   }
   config.input_high_water = static_cast<size_t>(input_high_water);
   // Worker mode hands whole requests to the workers, so a whole request must fit.
   if (protocol == "http" && absl::GetFlag(FLAGS_handler_threads) > 0) {
-    config.input_high_water = std::max(config.input_high_water, largest_head + limits.max_body);
+    config.input_high_water = std::max(config.input_high_water,
+                                       http::HttpHandler::MaxBatchedRequestBytes(limits));
   }
 
   // Signals are taken synchronously by this thread; reactor threads inherit the mask.

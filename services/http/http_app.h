@@ -4,7 +4,7 @@
 // order, which appends the whole response to the connection's send buffer:
 //
 //   HttpApp app;  // one per reactor thread
-//   app.Handle(request, &out);  // then close after sending if !request.keep_alive
+//   app.Handle(request, body, &out);  // then close after sending if !request.keep_alive
 //   app.HandleParseError(result.error_status, &out);  // then close
 //
 // Routes (any other path: 404; a listed path with another method of RFC 9110: 405 with

@@ -231,6 +231,10 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
       close_after = !request_.keep_alive;
     }
   }
+  if (error_status == 0 && parsed_ - batch_end_ > MaxBatchedRequestBytes(limits_)) {
+    // Its raw bytes would not fit the input: chunk framing of a body near max_body.
+    error_status = 413;
+  }
   UpdateHeaderTimer(io, completed_any);
   FlushScratch(io);
   if (error_status != 0) {

@@ -16,8 +16,9 @@
 // connection's input and posts the batch; the worker parses the batch again, answers into
 // one string, releases the lease from its own thread (the release travels on the reactor's
 // release queue) and posts the responses back; then input resumes. Order is kept per
-// connection. Worker mode needs whole requests in the input: the reactor's input high-water
-// mark must hold the largest request (the server sets it so).
+// connection. Worker mode needs whole requests in the input: a request whose raw bytes
+// exceed MaxBatchedRequestBytes() gets 413, and the reactor's input high-water mark must be
+// at least that (the server sets it so).
 //
 //   HttpApp app;  // one per reactor thread
 //   Reactor reactor(config, [&] { return std::make_unique<HttpHandler>(&app, limits, pool); });
@@ -46,6 +47,13 @@ class HttpHandler final : public ConnectionHandler {
   // Body bytes of one request kept as leases on receive buffers; more are copied. Half of
   // a default connection ring (8 x 16 KiB), so the kernel always has buffers to fill.
   static constexpr size_t kLeasedBodyBytes = 64 << 10;
+
+  // Worker mode: the most raw bytes (head, body, chunk framing) a request may take; more is
+  // 413. The largest head, the largest body and chunk overhead, and 64 KiB of framing.
+  static size_t MaxBatchedRequestBytes(const net::HttpLimits& limits) {
+    return limits.max_request_line + limits.max_header_bytes + 16 + limits.max_body +
+           limits.max_chunk_overhead + (64 << 10);
+  }
 
   // `workers` may be null: the app then runs on the reactor thread.
   HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,

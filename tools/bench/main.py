@@ -24,7 +24,7 @@ import targets
 import throughput
 import variants
 
-SECTIONS = ("throughput", "wait", "memory", "queue")
+SECTIONS = ("throughput", "workers", "wait", "memory", "queue")
 IDLE_SIZES = (1000, 10000)
 RING_IDLE_MS = 2000
 
@@ -102,6 +102,15 @@ def main():
         result["throughput"] = {name: summary.throughput(per)
                                 for name, per in raw["throughput"].items()}
         _report_admin(result["throughput"])
+    if "workers" in args.sections:
+        _section("worker mode (--handler_threads=1) against inline")
+        workers = variants.worker_modes(args.server, RING_IDLE_MS)
+        raw["workers"] = {
+            p.name: throughput.interleaved(workers, p, args.rounds, args.seconds, args.warmup,
+                                           log_dir)
+            for p in (profiles.PIPELINED_64, profiles.UPLOAD_64)}
+        result["workers"] = {name: summary.workers(per)
+                             for name, per in raw["workers"].items()}
     if "wait" in args.sections:
         _section("--wait strategies")
         raw["wait"] = throughput.interleaved(

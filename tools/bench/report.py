@@ -31,6 +31,14 @@ def _variants(throughput):
                    "errors"], rows, 2)
 
 
+def _workers(workers):
+    keys = sorted({k for p in workers.values() for k in p["ratios"]})
+    ratios = _table(["profile"] + keys,
+                    [[name] + [_n(p["ratios"].get(k), "{:.3f}") for k in keys]
+                     for name, p in workers.items()])
+    return f"{_variants(workers)}\n\nRatios (paired round by round, then the median):\n\n{ratios}"
+
+
 def _throughput(throughput):
     keys = ["incremental/shared req/s", "incremental/shared CPU/req",
             "ringside/nginx req/s", "ringside/nginx CPU/req"]
@@ -83,6 +91,8 @@ def markdown(meta, summary, targets, charts, queue_output):
     throughput = summary.get("throughput")
     sections = [
         ("Throughput and server CPU per request", throughput and _throughput(throughput)),
+        ("Worker mode against inline (one reactor, one worker, same CPU)",
+         summary.get("workers") and _workers(summary["workers"])),
         ("--wait strategies (pipelined-64, incremental)",
          summary.get("wait") and _variants({"pipelined-64": summary["wait"]})),
         ("Idle keep-alive connections: server RSS", summary.get("memory") and

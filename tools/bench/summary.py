@@ -53,6 +53,17 @@ def throughput(per_variant):
     return {"variants": variants, "ratios": {k: v for k, v in ratios.items() if v is not None}}
 
 
+def workers(per_variant):
+    """throughput() of the worker-mode section, with workers/inline ratios per buffer mode."""
+    out = throughput(per_variant)
+    for mode in ("incremental", "shared"):
+        for key, label in (("cpu_us_per_req", "CPU/req"), ("req_per_s", "req/s")):
+            ratio = paired_ratio(per_variant, f"{mode}-workers", f"{mode}-inline", key)
+            if ratio is not None:
+                out["ratios"][f"{mode} workers/inline {label}"] = ratio
+    return out
+
+
 def memory(per_variant):
     return {
         name: {key: median([r[key] for r in runs])
