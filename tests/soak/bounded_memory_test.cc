@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -260,6 +261,52 @@ TEST_P(BoundedMemoryTest, WorkersReleaseThroughTheQueueAndEveryRingComesBack) {
   }
   EXPECT_EQ(figures->stale_releases, 0u);
   EXPECT_EQ(figures->input_bytes_held, 0u);
+}
+
+// 20 clients pipeline 20,000 GETs each and never read. The server stops reading each at
+// the output high-water mark; with the app on a worker it holds what it holds inline
+// (worker mode ignored the mark while a batch was out: 100-224 MB against 44 MB).
+TEST_P(BoundedMemoryTest, WorkerModeHoldsNoMoreThanInlineForClientsThatNeverRead) {
+  if (kSanitizedServer) GTEST_SKIP() << "ASan's quarantine keeps freed memory resident";
+  std::string pipeline;
+  for (int i = 0; i < 20000; ++i) pipeline += "GET /plaintext HTTP/1.1\r\nHost: t\r\n\r\n";
+  int64_t growth_kib[2] = {0, 0};
+  for (int threads : {0, 1}) {
+    std::unique_ptr<ServerProcess> server =
+        Start({absl::StrCat("--handler_threads=", threads), "--send_timeout_ms=0"});
+    ASSERT_NE(server, nullptr);
+    const int64_t before = server->ResidentKb();
+    std::vector<TestClient> clients;
+    std::vector<std::thread> writers;
+    for (int i = 0; i < 20; ++i) clients.emplace_back(server->port());
+    for (TestClient& client : clients) {
+      writers.emplace_back([&pipeline, fd = client.fd()] {
+        size_t at = 0;
+        auto last_progress = std::chrono::steady_clock::now();
+        while (at < pipeline.size() &&
+               std::chrono::steady_clock::now() - last_progress < std::chrono::milliseconds(500)) {
+          const ssize_t n = send(fd, pipeline.data() + at, pipeline.size() - at,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+          if (n > 0) {
+            at += static_cast<size_t>(n);
+            last_progress = std::chrono::steady_clock::now();
+          } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          }
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+    growth_kib[threads] = server->ResidentKb() - before;
+    const absl::StatusOr<AdminFigures> figures = ReadAdminFigures(server->admin_address());
+    ASSERT_TRUE(figures.ok()) << figures.status();
+    // Every connection stopped at the output mark (1 MiB) plus what one batch produced.
+    EXPECT_LT(figures->output_bytes_queued, uint64_t{20} * (4 << 20)) << threads << " threads";
+  }
+  std::printf("clients that never read: RSS grew %lld KiB inline, %lld KiB with a worker\n",
+              static_cast<long long>(growth_kib[0]), static_cast<long long>(growth_kib[1]));
+  EXPECT_LT(growth_kib[1], growth_kib[0] * 3 / 2 + 8 * kMiB)
+      << "inline grew " << growth_kib[0] << " KiB, workers " << growth_kib[1] << " KiB";
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, BoundedMemoryTest, ::testing::Bool(),
