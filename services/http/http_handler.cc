@@ -177,6 +177,13 @@ void HttpHandler::TakeSegment(ConnectionIo& io, size_t framing, size_t size) {
 }
 
 void HttpHandler::FinishRequest(ConnectionIo& io) {
+  if (!head_.holds_buffer()) {
+    // A request without a body (the pipelined common case): answered from the input in
+    // place, nothing to let go.
+    app_->Handle(request_, {}, &Scratch());
+    if (Scratch().size() >= kScratchFlushBytes) FlushScratch(io);
+    return;
+  }
   if (body_use_ == BodyUse::kStream) {
     // Answered at its head; its body went out as it came.
   } else if (HttpApp::Echoes(request_)) {
