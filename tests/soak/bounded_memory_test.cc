@@ -25,10 +25,10 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "reactor/test_client.h"
 #include "tests/soak/admin_figures.h"
+#include "tests/soak/http_exchange.h"
 #include "tests/soak/server_process.h"
 
 namespace ringside::soak {
@@ -39,20 +39,6 @@ using testing::WaitFor;
 
 constexpr int64_t kMiB = 1024;  // in KiB, as ServerProcess reports RSS
 
-// True once `received` holds one whole response with a Content-Length.
-bool HoldsWholeResponse(std::string_view received) {
-  const size_t head_end = received.find("\r\n\r\n");
-  if (head_end == std::string_view::npos) return false;
-  const size_t field = received.find("Content-Length: ");
-  if (field == std::string_view::npos || field > head_end) return false;
-  const size_t value = field + 16;
-  uint64_t length = 0;
-  if (!absl::SimpleAtoi(std::string(received.substr(value, received.find("\r\n", value) - value)),
-                        &length)) {
-    return false;
-  }
-  return received.size() >= head_end + 4 + length;
-}
 
 class BoundedMemoryTest : public ::testing::TestWithParam<bool> {
  protected:

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "reactor/test_client.h"
+#include "tests/soak/http_exchange.h"
 #include "tests/soak/server_process.h"
 
 namespace ringside::soak {
@@ -29,20 +29,6 @@ constexpr int kRounds = 6;
 constexpr size_t kBodyBytes[] = {size_t{2} << 20, 300 << 10, 20 << 10, size_t{1} << 20,
                                  600 << 10};
 
-// True once `received` holds one whole response with a Content-Length.
-bool HoldsWholeResponse(std::string_view received) {
-  const size_t head_end = received.find("\r\n\r\n");
-  if (head_end == std::string_view::npos) return false;
-  const size_t field = received.find("Content-Length: ");
-  if (field == std::string_view::npos || field > head_end) return false;
-  const size_t value = field + 16;
-  uint64_t length = 0;
-  if (!absl::SimpleAtoi(std::string(received.substr(value, received.find("\r\n", value) - value)),
-                        &length)) {
-    return false;
-  }
-  return received.size() >= head_end + 4 + length;
-}
 
 // kConnections clients at once, each echoing kRounds bodies of mixed sizes, one connection
 // per body.

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -170,6 +171,20 @@ bool ResponseChecker::Consume(std::string_view data) {
     }
   }
   return true;
+}
+
+bool HoldsWholeResponse(std::string_view received) {
+  const size_t head_end = received.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) return false;
+  const size_t field = received.find("Content-Length: ");
+  if (field == std::string_view::npos || field > head_end) return false;
+  const size_t value = field + 16;
+  uint64_t length = 0;
+  if (!absl::SimpleAtoi(std::string(received.substr(value, received.find("\r\n", value) - value)),
+                        &length)) {
+    return false;
+  }
+  return received.size() >= head_end + 4 + length;
 }
 
 }  // namespace ringside::soak

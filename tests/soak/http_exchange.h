@@ -71,6 +71,9 @@ class ResponseChecker {
   std::string error_;
 };
 
+// True once `received` holds one whole response framed by Content-Length (the first one).
+bool HoldsWholeResponse(std::string_view received);
+
 }  // namespace ringside::soak
 
 #endif  // RINGSIDE_TESTS_SOAK_HTTP_EXCHANGE_H_
