@@ -14,11 +14,11 @@
 #ifndef RINGSIDE_BUFFERS_SHARED_BYTES_H_
 #define RINGSIDE_BUFFERS_SHARED_BYTES_H_
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <memory>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "buffers/buffer_lease.h"
 
@@ -27,10 +27,14 @@ namespace ringside {
 class SharedBytes final : public ReleaseSink {
  public:
   // A lease on a new copy of `bytes`; an empty lease for empty bytes.
-  static BufferLease Copy(std::string_view bytes) {
+  static BufferLease Copy(std::string_view bytes) { return Adopt(std::string(bytes)); }
+  // A lease on `bytes` themselves, taken over without a copy (bytes a reader had already
+  // joined into a string of its own).
+  static BufferLease Adopt(std::string bytes) {
     if (bytes.empty()) return BufferLease();
-    auto* shared = new SharedBytes(bytes);
-    return BufferLease(shared, 0, shared->data_.get(), static_cast<uint32_t>(bytes.size()));
+    auto* shared = new SharedBytes(std::move(bytes));
+    return BufferLease(shared, 0, shared->bytes_.data(),
+                       static_cast<uint32_t>(shared->bytes_.size()));
   }
 
   void Retain(uint64_t) override { refs_.fetch_add(1, std::memory_order_relaxed); }
@@ -39,14 +43,11 @@ class SharedBytes final : public ReleaseSink {
   }
 
  private:
-  explicit SharedBytes(std::string_view bytes)
-      : data_(new char[bytes.size()]) {
-    std::copy(bytes.begin(), bytes.end(), data_.get());
-  }
+  explicit SharedBytes(std::string bytes) : bytes_(std::move(bytes)) {}
   ~SharedBytes() = default;
 
   std::atomic<uint32_t> refs_{1};
-  std::unique_ptr<char[]> data_;
+  const std::string bytes_;
 };
 
 }  // namespace ringside

@@ -76,6 +76,12 @@ BufferLease InputStream::Lend(size_t n) {
     lent = current_.Share(begin_, n);
   } else if (pin_buffers_ && tail_.holds_buffer() && begin_ >= tail_at_) {
     lent = tail_.Share(begin_ - tail_at_, n);
+  } else if (!copy_.empty() && begin_ == 0 && n == copy_.size()) {
+    // All of the joined copy: handed over as it is, not copied again.
+    lent = SharedBytes::Adopt(std::move(copy_));
+    copy_.clear();
+    Clear();
+    return lent;
   } else {
     lent = SharedBytes::Copy(pending().substr(0, n));
     copied_bytes_ += n;

@@ -101,6 +101,26 @@ TEST(InputStreamTest, LendOfJoinedBytesCopiesThem) {
   EXPECT_EQ(joined.view(), "abcdef") << "the copy outlives the stream's buffers";
 }
 
+TEST(InputStreamTest, LendOfAllJoinedBytesHandsOverTheCopyWithoutCopyingAgain) {
+  CountingSink sink;
+  char first[8] = "abcd";
+  char second[8] = "efgh";
+  InputStream stream;
+  stream.Append(BufferLease(&sink, Word(0), first, 4));
+  stream.Append(BufferLease(&sink, Word(1), second, 4));
+  const uint64_t joined = stream.copied_bytes();
+  BufferLease all = stream.Lend(8);
+  EXPECT_EQ(all.view(), "abcdefgh");
+  EXPECT_EQ(stream.copied_bytes(), joined) << "lent as it was joined";
+  EXPECT_TRUE(stream.empty());
+  EXPECT_EQ(sink.Count(Word(0)) + sink.Count(Word(1)), 2) << "both buffers went back";
+  // The stream works on: a new receive starts a fresh view.
+  char third[8] = "ijkl";
+  stream.Append(BufferLease(&sink, Word(2), third, 4));
+  EXPECT_EQ(stream.pending(), "ijkl");
+  EXPECT_EQ(all.view(), "abcdefgh");
+}
+
 TEST(InputStreamTest, WithoutPinningLendCopiesAndUnpinReleasesTheBuffer) {
   CountingSink sink;
   char buffer[32] = "GET / HTTP/1.1\r\nHo";

@@ -298,6 +298,9 @@ void HttpHandler::PostBatch(ConnectionIo& io, BufferLease requests, bool close_a
                  [handle = io.handle(), limits = limits_, batch = std::move(batch), close_after] {
     WorkerState& worker = ThisWorker(limits);
     auto responses = std::make_shared<std::string>();
+    // Responses are about as long as their requests (an echo is longer by a head): one
+    // allocation for most batches instead of a string regrown several times.
+    responses->reserve(batch->requests.size() + 512);
     AnswerBatch(worker, batch->requests.view(), responses.get());
     // Released here, on the worker: the release travels on the reactor's release queue.
     batch->requests.Reset();
