@@ -26,6 +26,7 @@ namespace {
 
 using testing::TestClient;
 using testing::WaitFor;
+using testing::WriteUntilStalled;
 
 struct Mode {
   const char* name;
@@ -464,23 +465,6 @@ long RssKib() {
   if (f == nullptr || std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
   if (f != nullptr) std::fclose(f);
   return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-// Writes `data` without blocking until the peer has stopped taking bytes for `quiet`
-// (its receive window and our send buffer are full) or all of it is written.
-size_t WriteUntilStalled(int fd, const std::string& data, std::chrono::milliseconds quiet) {
-  size_t written = 0;
-  auto last_progress = std::chrono::steady_clock::now();
-  while (written < data.size() && std::chrono::steady_clock::now() - last_progress < quiet) {
-    const ssize_t n = send(fd, data.data() + written, data.size() - written, MSG_DONTWAIT);
-    if (n > 0) {
-      written += static_cast<size_t>(n);
-      last_progress = std::chrono::steady_clock::now();
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  }
-  return written;
 }
 
 // A handler that paused its input while a client keeps sending: the reactor stops

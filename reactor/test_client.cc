@@ -101,6 +101,24 @@ bool TestClient::WaitForClose(std::chrono::milliseconds deadline) {
 
 void TestClient::ShutdownWrite() { shutdown(fd_, SHUT_WR); }
 
+size_t WriteUntilStalled(int fd, std::string_view data, std::chrono::milliseconds quiet) {
+  size_t written = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  while (written < data.size() && std::chrono::steady_clock::now() - last_progress < quiet) {
+    const ssize_t n =
+        send(fd, data.data() + written, data.size() - written, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      written += static_cast<size_t>(n);
+      last_progress = std::chrono::steady_clock::now();
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      break;  // closed by the peer
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  return written;
+}
+
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
   const Clock::time_point end = Clock::now() + deadline;
   while (!condition()) {

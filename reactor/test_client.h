@@ -36,6 +36,11 @@ class TestClient {
   int fd_;
 };
 
+// Writes `data` to `fd` without blocking until the peer has taken no byte for `quiet` (its
+// receive window and our send buffer are full), the peer closed, or all of it is written.
+// Returns the bytes written: a test of a server that must stop reading checks it is less.
+size_t WriteUntilStalled(int fd, std::string_view data, std::chrono::milliseconds quiet);
+
 // Polls `condition` until it holds or the deadline passes.
 bool WaitFor(const std::function<bool()>& condition,
              std::chrono::milliseconds deadline = std::chrono::seconds(10));

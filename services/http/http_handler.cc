@@ -54,6 +54,8 @@ void Rebase(const char* from, const char* to, net::HttpRequest* request) {
   }
 }
 
+constexpr size_t kKeptWorkerBodyBytes = 64 << 10;
+
 // Parses the complete requests of `batch` again and answers them into `responses`.
 void AnswerBatch(WorkerState& worker, std::string_view batch, std::string* responses) {
   for (;;) {
@@ -68,6 +70,8 @@ void AnswerBatch(WorkerState& worker, std::string_view batch, std::string* respo
         continue;
       case net::ParseStatus::kComplete:
         worker.app.Handle(worker.request, worker.body, responses);
+        // A worker keeps a typical body's room, not the largest body it ever joined.
+        if (worker.body.capacity() > kKeptWorkerBodyBytes) std::string().swap(worker.body);
         continue;
       case net::ParseStatus::kNeedMore:
       case net::ParseStatus::kError:  // cannot happen: the reactor cut whole, valid requests

@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -36,6 +35,7 @@ namespace {
 
 using testing::TestClient;
 using testing::WaitFor;
+using testing::WriteUntilStalled;
 
 constexpr int64_t kMiB = 1024;  // in KiB, as ServerProcess reports RSS
 
@@ -166,20 +166,7 @@ TEST_P(BoundedMemoryTest, ClientsThatNeverReadAreClosedBySendTimeout) {
   }
   for (TestClient& client : stuck) {
     writers.emplace_back([&body, fd = client.fd()] {
-      size_t at = 0;
-      auto last_progress = std::chrono::steady_clock::now();
-      while (at < body.size() &&
-             std::chrono::steady_clock::now() - last_progress < std::chrono::milliseconds(300)) {
-        const ssize_t n = send(fd, body.data() + at, body.size() - at, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-          at += static_cast<size_t>(n);
-          last_progress = std::chrono::steady_clock::now();
-        } else if (n < 0 && errno != EAGAIN) {
-          return;  // closed by the server
-        } else {
-          std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        }
-      }
+      WriteUntilStalled(fd, body, std::chrono::milliseconds(300));
     });
   }
   // Meanwhile a reading client is served as usual.
@@ -267,19 +254,7 @@ TEST_P(BoundedMemoryTest, WorkerModeHoldsNoMoreThanInlineForClientsThatNeverRead
     for (int i = 0; i < 20; ++i) clients.emplace_back(server->port());
     for (TestClient& client : clients) {
       writers.emplace_back([&pipeline, fd = client.fd()] {
-        size_t at = 0;
-        auto last_progress = std::chrono::steady_clock::now();
-        while (at < pipeline.size() &&
-               std::chrono::steady_clock::now() - last_progress < std::chrono::milliseconds(500)) {
-          const ssize_t n = send(fd, pipeline.data() + at, pipeline.size() - at,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
-          if (n > 0) {
-            at += static_cast<size_t>(n);
-            last_progress = std::chrono::steady_clock::now();
-          } else {
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
-          }
-        }
+        WriteUntilStalled(fd, pipeline, std::chrono::milliseconds(500));
       });
     }
     for (auto& w : writers) w.join();
