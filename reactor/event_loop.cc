@@ -87,6 +87,8 @@ void Reactor::Impl::Dispatch(uint64_t ud, int32_t res, uint32_t flags) {
   switch (OpOf(ud)) {
     case kAccept:
       return OnAccept(res, flags);
+    case kAcceptRetry:
+      return OnAcceptRetry();
     case kWake:
       return ArmWake();
     case kRecv:

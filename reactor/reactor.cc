@@ -50,6 +50,11 @@ Reactor::Impl::~Impl() {
 }
 
 absl::Status Reactor::Impl::Start() {
+  if (config_.exclusive_port && config_.port != 0) {
+    if (absl::Status unused = CheckPortUnused(config_.address, config_.port); !unused.ok()) {
+      return unused;
+    }
+  }
   absl::StatusOr<int> fd = Listen(config_.address, config_.port);
   if (!fd.ok()) return fd.status();
   listen_fd_ = *fd;

@@ -54,6 +54,11 @@ struct ReactorConfig {
   uint32_t id = 0;
   std::string address = "0.0.0.0";
   uint16_t port = 0;                 // 0: an ephemeral port, see Reactor::port()
+  // The reactors of a group share their port through SO_REUSEPORT, which also lets any
+  // other process of the same user join it and take a share of the connections. Set this
+  // on the first reactor of a group and Start() fails (Unavailable) if anything already
+  // holds the address and port, instead of joining it.
+  bool exclusive_port = false;
   unsigned queue_entries = 4096;     // SQ size; the CQ is four times that
   BufferManagerConfig buffers;
   uint32_t ring_idle_ms = 2000;

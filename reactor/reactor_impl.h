@@ -30,6 +30,7 @@
 #include "reactor/connection_handler.h"
 #include "reactor/block_pool.h"
 #include "reactor/input_stream.h"
+#include "reactor/interval_log.h"
 #include "reactor/output_chain.h"
 #include "reactor/reactor.h"
 #include "reactor/reactor_stats.h"
@@ -39,7 +40,7 @@ namespace ringside {
 
 // user_data of an SQE: the operation in the low byte, then the connection slot and its
 // generation, so a completion for a connection that has since closed is recognised.
-enum Op : uint8_t { kAccept = 1, kWake, kRecv, kSend, kPoll, kIgnore };
+enum Op : uint8_t { kAccept = 1, kAcceptRetry, kWake, kRecv, kSend, kPoll, kIgnore };
 
 inline uint64_t UserData(Op op, uint32_t slot = 0, uint32_t generation = 0) {
   return op | (uint64_t{slot & 0xffffff} << 8) | (uint64_t{generation} << 32);
@@ -62,6 +63,14 @@ enum class Receive : uint8_t {
   kParked,      // the ring ran dry (ENOBUFS); waits for a buffer of it to come back
   kPolling,     // idle: no ring, a POLLIN is in flight; bytes re-attach a ring
   kEnded,       // EOF or a socket error: never armed again
+};
+
+// Where the listener stands. OnAccept and OnAcceptRetry (accept.cc) move it.
+enum class Accept : uint8_t {
+  kIdle,        // nothing in flight (before the first arm, or between a final CQE and re-arm)
+  kArmed,       // a multishot accept is in flight
+  kBackingOff,  // out of fds or memory: a timeout is in flight; the accept re-arms after it
+  kClosed,      // shutting down: the listener is closed, never armed again
 };
 
 // Where a connection's life stands.
@@ -181,6 +190,8 @@ class Reactor::Impl {
   // accept.cc
   void ArmAccept();
   void OnAccept(int32_t res, uint32_t flags);
+  void OnAcceptRetry();
+  void BackOffAccept(int error);
   void Refuse(int fd, uint64_t* reason);
   void NewConnection(int fd);
   void StopAccepting();
@@ -224,6 +235,8 @@ class Reactor::Impl {
   static constexpr uint64_t kLingerMs = 2000;  // how long a closing client may take to EOF
   static constexpr uint64_t kLingerDrainBytes = 1 << 20;  // what it may send meanwhile
   static constexpr uint64_t kStoppingSweepMs = 10;
+  static constexpr uint64_t kAcceptBackoffMinMs = 5;
+  static constexpr uint64_t kAcceptBackoffMaxMs = 100;
   static constexpr size_t kKeptSendSlots = 64;
   static constexpr size_t kKeptOutputBlocks = 16;  // free blocks the pool keeps for reuse
 
@@ -251,7 +264,12 @@ class Reactor::Impl {
   io_uring ring_{};
   bool ring_ready_ = false;
   std::unique_ptr<BufferManager> manager_;
-  bool accept_armed_ = false;
+  Accept accept_ = Accept::kIdle;
+  // Out of fds: the pause before the next accept, doubling from kAcceptBackoffMinMs to
+  // kAcceptBackoffMaxMs while accepts keep failing; reset by an accept that succeeds.
+  uint64_t accept_backoff_ms_ = 0;
+  __kernel_timespec accept_retry_after_{};  // read by the kernel when the timeout is issued
+  IntervalLog accept_failure_log_;
   bool stopping_ = false;
   bool finished_ = false;
   uint64_t shutdown_deadline_ms_ = 0;

@@ -50,6 +50,9 @@ struct ReactorTotals {
   uint64_t refused_connection_limit = 0;
   uint64_t refused_no_buffers = 0;
   uint64_t refused_stopping = 0;
+  // Accepts that failed for want of a file descriptor or kernel memory (EMFILE, ENFILE,
+  // ENOBUFS, ENOMEM); the listener backs off and new connections wait in its backlog.
+  uint64_t accept_failures = 0;
   uint64_t idle_timeouts = 0;
   uint64_t handler_timeouts = 0;    // e.g. HTTP header-read timeouts
   uint64_t requests_rejected = 0;   // refused by a protocol rule or limit (4xx and close)

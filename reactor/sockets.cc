@@ -12,36 +12,75 @@
 
 namespace ringside {
 
-absl::StatusOr<int> Listen(const std::string& address, uint16_t port) {
+namespace {
+
+struct SocketAddress {
   sockaddr_storage storage{};
-  socklen_t len;
-  int family;
-  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+  socklen_t len = 0;
+  int family = 0;
+};
+
+absl::StatusOr<SocketAddress> ParseAddress(const std::string& address, uint16_t port) {
+  SocketAddress out;
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage);
       inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = family = AF_INET;
+    v4->sin_family = out.family = AF_INET;
     v4->sin_port = htons(port);
-    len = sizeof(sockaddr_in);
-  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    out.len = sizeof(sockaddr_in);
+  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
              inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = family = AF_INET6;
+    v6->sin6_family = out.family = AF_INET6;
     v6->sin6_port = htons(port);
-    len = sizeof(sockaddr_in6);
+    out.len = sizeof(sockaddr_in6);
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("--address ", address, " is not an IPv4 or IPv6 address"));
   }
-  const int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<int> Listen(const std::string& address, uint16_t port) {
+  absl::StatusOr<SocketAddress> where = ParseAddress(address, port);
+  if (!where.ok()) return where.status();
+  const int fd = socket(where->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), len) != 0 || listen(fd, 4096) != 0) {
+  if (bind(fd, reinterpret_cast<sockaddr*>(&where->storage), where->len) != 0 ||
+      listen(fd, 4096) != 0) {
     const int err = errno;
     close(fd);
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", address, ":", port, ": ", std::strerror(err)));
   }
   return fd;
+}
+
+// A bind without SO_REUSEPORT fails while any socket (listening or not, with or without
+// SO_REUSEPORT) holds the address; SO_REUSEADDR keeps connections in TIME_WAIT from
+// counting, as they do not for Listen().
+absl::Status CheckPortUnused(const std::string& address, uint16_t port) {
+  absl::StatusOr<SocketAddress> where = ParseAddress(address, port);
+  if (!where.ok()) return where.status();
+  const int fd = socket(where->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  const int bound = bind(fd, reinterpret_cast<sockaddr*>(&where->storage), where->len);
+  const int err = errno;
+  close(fd);
+  if (bound == 0) return absl::OkStatus();
+  if (err == EADDRINUSE) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", address, ":", port, ": another socket, probably another "
+        "process, holds the port (run with --reuse_port on every process that should share "
+        "it)"));
+  }
+  return absl::UnavailableError(
+      absl::StrCat("cannot listen on ", address, ":", port, ": ", std::strerror(err)));
 }
 
 uint16_t LocalPort(int fd) {

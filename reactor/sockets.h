@@ -1,6 +1,7 @@
 // sockets.h: the plain socket calls a reactor makes outside its io_uring.
 //
 //   absl::StatusOr<int> fd = Listen("0.0.0.0", 8080);  // SO_REUSEPORT, backlog 4096
+//   absl::Status unused = CheckPortUnused("0.0.0.0", 8080);  // before the first Listen
 //   uint16_t port = LocalPort(*fd);                      // the port picked for port 0
 //   std::string peer = PeerName(connection_fd);          // "127.0.0.1:5000", "[::1]:5000"
 //
@@ -18,6 +19,9 @@ namespace ringside {
 // A listening TCP socket on an IPv4 or IPv6 address. InvalidArgument for an address that is
 // neither; Unavailable when the address cannot be bound.
 absl::StatusOr<int> Listen(const std::string& address, uint16_t port);
+// OK when nothing is bound to address:port; Unavailable naming the cause when something
+// is (e.g. another process's SO_REUSEPORT listener, which Listen() would silently join).
+absl::Status CheckPortUnused(const std::string& address, uint16_t port);
 uint16_t LocalPort(int fd);
 // The peer's address, or "" when the socket has none (it disconnected).
 std::string PeerName(int fd);

@@ -2,7 +2,11 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <bit>
+#include <csignal>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -20,6 +24,7 @@
 #include "reactor/reactor.h"
 #include "services/admin/admin_server.h"
 #include "services/echo/echo_handler.h"
+#include "services/fd_budget.h"
 #include "services/heap_trimmer.h"
 #include "services/http/http_app.h"
 #include "services/http/http_handler.h"
@@ -27,33 +32,46 @@
 
 ABSL_FLAG(std::string, address, "0.0.0.0", "IPv4 or IPv6 address to listen on");
 ABSL_FLAG(int, port, 8080, "TCP port (0 picks a free one)");
+ABSL_FLAG(bool, reuse_port, false,
+          "let other processes listen on the same port and share its connections "
+          "(SO_REUSEPORT across processes); off: starting on a port something else holds "
+          "fails. The reactors of this process share their port either way");
 ABSL_FLAG(int, reactors, static_cast<int>(std::thread::hardware_concurrency()),
-          "reactor threads, each with its own io_uring and SO_REUSEPORT listener");
+          "reactor threads, each with its own io_uring and listener, in [1, 1024]");
 ABSL_FLAG(std::string, protocol, "http", "http or echo");
 ABSL_FLAG(bool, incremental, true,
           "per-connection rings with IOU_PBUF_RING_INC; false: one shared ring per reactor");
 ABSL_FLAG(bool, force_incremental_fallback, false,
           "behave as a kernel without IOU_PBUF_RING_INC (tests the shared-ring fallback)");
-ABSL_FLAG(int, buffer_size, 16384, "bytes per receive buffer");
-ABSL_FLAG(int, ring_entries, 1024, "buffers in a reactor's shared ring (shared mode)");
-ABSL_FLAG(int, conn_ring_entries, 8, "buffers in each connection's ring (incremental mode)");
-ABSL_FLAG(int, handler_threads, 0, "HTTP app worker threads; 0 runs it on the reactors");
+ABSL_FLAG(int, buffer_size, 16384, "bytes per receive buffer, in [1024, 1048576]");
+ABSL_FLAG(int, ring_entries, 1024,
+          "buffers in a reactor's shared ring (shared mode), a power of two in [16, 32768]");
+ABSL_FLAG(int, conn_ring_entries, 8,
+          "buffers in each connection's ring (incremental mode), a power of two in [2, 32768] "
+          "whose buffers hold the largest request head and one buffer more");
+ABSL_FLAG(int, handler_threads, 0,
+          "HTTP app worker threads, in [0, 1024]; 0 runs the app on the reactors");
 ABSL_FLAG(int, ring_idle_ms, 2000,
-          "a connection idle this long, holding no buffers, gives its ring back");
+          "a connection idle this long, holding no buffers, gives its ring back; in "
+          "[1, 86400000]");
 ABSL_FLAG(std::string, wait, "submit_and_wait",
           "reactor wait strategy: submit_and_wait | submit_then_wait | busy_poll");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9900", "admin gRPC address; empty disables");
 ABSL_FLAG(std::string, admin_token, "", "bearer token the admin service requires; empty: none");
-ABSL_FLAG(int64_t, max_connections, 100000, "open connections per reactor");
-ABSL_FLAG(int64_t, max_connections_total, 1000000, "open connections of all reactors together");
+ABSL_FLAG(int64_t, max_connections, 100000, "open connections per reactor, at least 1");
+ABSL_FLAG(int64_t, max_connections_total, 1000000,
+          "open connections of all reactors together, at least 1; lowered at start to what "
+          "RLIMIT_NOFILE leaves room for (the server says so)");
 ABSL_FLAG(int, idle_timeout_ms, 60000,
           "close a connection with no bytes in or out for this long; 0: never");
 ABSL_FLAG(int, header_timeout_ms, 10000,
           "HTTP: a request line and headers must arrive within this long of their first byte "
           "(slowloris), else 408 and close");
-ABSL_FLAG(int64_t, buffer_budget_mb, 4096, "receive-buffer memory per reactor, MiB");
+ABSL_FLAG(int64_t, buffer_budget_mb, 4096,
+          "receive-buffer memory per reactor, MiB, in [1, 1048576]; it must hold at least 64 "
+          "connection rings (incremental mode) or the shared ring");
 ABSL_FLAG(int64_t, output_high_water, 1 << 20,
-          "unsent bytes per connection above which it stops reading");
+          "unsent bytes per connection above which it stops reading, in [1024, 1 GiB]");
 ABSL_FLAG(int64_t, input_high_water, 256 << 10,
           "unconsumed received bytes per connection above which it stops reading; at least "
           "max_request_line + max_header_bytes + 16, so that any request head fits");
@@ -67,10 +85,15 @@ ABSL_FLAG(int, send_timeout_ms, 30000,
 ABSL_FLAG(int64_t, max_chunk_overhead, 64 << 10,
           "chunked request bodies: chunk-extension and trailer bytes allowed per request "
           "(431 above)");
-ABSL_FLAG(int64_t, max_body, 8 << 20, "largest request body, bytes (413 above)");
-ABSL_FLAG(int, max_request_line, 8192, "longest request line, bytes (414 above)");
-ABSL_FLAG(int, max_header_bytes, 16384, "largest header block, bytes (431 above)");
-ABSL_FLAG(int, shutdown_timeout_ms, 10000, "on SIGINT/SIGTERM, how long in-flight work may take");
+ABSL_FLAG(int64_t, max_body, 8 << 20,
+          "largest request body, bytes (413 above), in [0, 1 TiB]; 0: requests with a body "
+          "are refused");
+ABSL_FLAG(int, max_request_line, 8192, "longest request line, bytes (414 above), in [64, 1 MiB]");
+ABSL_FLAG(int, max_header_bytes, 16384,
+          "largest header block, bytes (431 above), in [64, 1 MiB]");
+ABSL_FLAG(int, shutdown_timeout_ms, 10000,
+          "on SIGINT/SIGTERM, how long in-flight work may take, in [0, 3600000]; 0: close "
+          "at once. A second SIGINT/SIGTERM exits at once, cutting responses in flight");
 ABSL_FLAG(int, heap_trim_interval_ms, 1000,
           "how often freed heap memory over 2 MiB is given back to the kernel; 0: never");
 
@@ -104,42 +127,172 @@ std::map<std::string, std::string> ServerConfiguration() {
   return configuration;
 }
 
+constexpr int64_t kDayMs = 86'400'000;
+constexpr int64_t kHourMs = 3'600'000;
+constexpr int64_t kMiB = int64_t{1} << 20;
+constexpr int64_t kGiB = int64_t{1} << 30;
+
+// Appends "--NAME must be in [LO, HI], got VALUE" to `errors` when the flag is outside.
+template <typename T>
+void CheckRange(const absl::Flag<T>& flag, int64_t lo, int64_t hi,
+                std::vector<std::string>* errors) {
+  const int64_t value = absl::GetFlag(flag);
+  if (value < lo || value > hi) {
+    errors->push_back(absl::StrCat("--", absl::GetFlagReflectionHandle(flag).Name(),
+                                   " must be in [", lo, ", ", hi, "], got ", value));
+  }
+}
+
+void CheckPowerOfTwo(const absl::Flag<int>& flag, int lo, std::vector<std::string>* errors) {
+  const int value = absl::GetFlag(flag);
+  if (value < lo || value > 32768 || !std::has_single_bit(static_cast<unsigned>(value))) {
+    errors->push_back(absl::StrCat("--", absl::GetFlagReflectionHandle(flag).Name(),
+                                   " must be a power of two in [", lo, ", 32768], got ", value));
+  }
+}
+
+// Every numeric flag against its valid range, and the ones that only make sense together.
+// All errors at once, so an operator fixes a command line in one go.
+std::vector<std::string> FlagErrors() {
+  std::vector<std::string> errors;
+  CheckRange(FLAGS_port, 0, 65535, &errors);
+  CheckRange(FLAGS_reactors, 1, 1024, &errors);
+  CheckRange(FLAGS_buffer_size, 1024, kMiB, &errors);
+  CheckPowerOfTwo(FLAGS_ring_entries, 16, &errors);
+  CheckPowerOfTwo(FLAGS_conn_ring_entries, 2, &errors);
+  CheckRange(FLAGS_handler_threads, 0, 1024, &errors);
+  CheckRange(FLAGS_ring_idle_ms, 1, kDayMs, &errors);
+  CheckRange(FLAGS_max_connections, 1, 100'000'000, &errors);
+  CheckRange(FLAGS_max_connections_total, 1, 100'000'000, &errors);
+  CheckRange(FLAGS_idle_timeout_ms, 0, kDayMs, &errors);
+  CheckRange(FLAGS_header_timeout_ms, 1, kHourMs, &errors);
+  CheckRange(FLAGS_buffer_budget_mb, 1, kMiB, &errors);
+  CheckRange(FLAGS_output_high_water, 1024, kGiB, &errors);
+  CheckRange(FLAGS_input_high_water, 1024, kGiB, &errors);
+  CheckRange(FLAGS_output_pool_mb, 1, kMiB, &errors);
+  CheckRange(FLAGS_send_timeout_ms, 0, kDayMs, &errors);
+  CheckRange(FLAGS_max_chunk_overhead, 0, kGiB, &errors);
+  CheckRange(FLAGS_max_body, 0, kGiB * 1024, &errors);
+  CheckRange(FLAGS_max_request_line, 64, kMiB, &errors);
+  CheckRange(FLAGS_max_header_bytes, 64, kMiB, &errors);
+  CheckRange(FLAGS_shutdown_timeout_ms, 0, kHourMs, &errors);
+  CheckRange(FLAGS_heap_trim_interval_ms, 0, kHourMs, &errors);
+  if (!errors.empty()) return errors;  // the checks below assume sane values
+
+  // The request line and header section with their CRLFs, and the empty lines the parser
+  // skips before a request line.
+  const int64_t largest_head = int64_t{absl::GetFlag(FLAGS_max_request_line)} +
+                               absl::GetFlag(FLAGS_max_header_bytes) + 16;
+  if (absl::GetFlag(FLAGS_input_high_water) < largest_head) {
+    errors.push_back(absl::StrCat("--input_high_water must be at least --max_request_line + "
+                                  "--max_header_bytes + 16 = ", largest_head,
+                                  " (a request head must fit), got ",
+                                  absl::GetFlag(FLAGS_input_high_water)));
+  }
+  const int64_t buffer_size = absl::GetFlag(FLAGS_buffer_size);
+  const int64_t budget = absl::GetFlag(FLAGS_buffer_budget_mb) * kMiB;
+  if (absl::GetFlag(FLAGS_incremental)) {
+    // A connection's unconsumed input stays in its own ring's buffers, so the ring must
+    // hold the largest head, plus a buffer for the bytes that complete it.
+    const int64_t ring_bytes = buffer_size * absl::GetFlag(FLAGS_conn_ring_entries);
+    if (ring_bytes < largest_head + buffer_size) {
+      errors.push_back(absl::StrCat(
+          "--conn_ring_entries x --buffer_size = ", ring_bytes, " bytes cannot hold the "
+          "largest request head plus one buffer (", largest_head + buffer_size,
+          "); raise either, or lower --max_request_line/--max_header_bytes"));
+    } else if (budget / ring_bytes < 64) {
+      errors.push_back(absl::StrCat(
+          "--buffer_budget_mb=", absl::GetFlag(FLAGS_buffer_budget_mb), " holds only ",
+          budget / ring_bytes, " connection rings of ", ring_bytes,
+          " bytes (--conn_ring_entries x --buffer_size); at least 64 are needed"));
+    }
+  }
+  // Shared mode, and the fallback on kernels without IOU_PBUF_RING_INC.
+  if (budget < buffer_size * absl::GetFlag(FLAGS_ring_entries)) {
+    errors.push_back(absl::StrCat("--buffer_budget_mb=", absl::GetFlag(FLAGS_buffer_budget_mb),
+                                  " cannot hold the shared ring (--ring_entries x "
+                                  "--buffer_size = ",
+                                  buffer_size * absl::GetFlag(FLAGS_ring_entries), " bytes)"));
+  }
+  return errors;
+}
+
+// Descriptors the process needs besides its connections: stdio, per reactor its listener,
+// io_uring and eventfd, the admin service's listener, threads' epoll sets and clients, and
+// headroom for the refusals themselves (a refused connection is accepted, then closed).
+uint64_t ReservedDescriptors(int reactors) { return 64 + 4 * static_cast<uint64_t>(reactors); }
+
+// Ignores SIGPIPE (a log line to a closed pipe must not kill the server) and blocks SIGINT
+// and SIGTERM, which this thread takes synchronously; the threads it starts inherit that.
+sigset_t TakeSignals() {
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// After the first SIGINT/SIGTERM the server drains; a second one ends the process at once,
+// by that signal, so its parent sees why.
+void ExitOnSecondSignal(sigset_t signals) {
+  std::thread([signals] {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) return;
+    static constexpr char kLine[] = "ringside: second signal, exiting now\n";
+    (void)!write(STDERR_FILENO, kLine, sizeof(kLine) - 1);
+    std::signal(signal_number, SIG_DFL);
+    sigset_t just_this;
+    sigemptyset(&just_this);
+    sigaddset(&just_this, signal_number);
+    pthread_sigmask(SIG_UNBLOCK, &just_this, nullptr);
+    raise(signal_number);
+    _exit(128 + signal_number);  // not reached
+  }).detach();
+}
+
 int Main() {
+  if (std::vector<std::string> errors = FlagErrors(); !errors.empty()) {
+    for (const std::string& error : errors) Fail(error);
+    return 2;
+  }
   const std::string protocol = absl::GetFlag(FLAGS_protocol);
   if (protocol != "http" && protocol != "echo") {
     return Fail("--protocol must be http or echo, got " + protocol);
   }
   const int reactors = absl::GetFlag(FLAGS_reactors);
-  if (reactors < 1 || reactors > 1024) return Fail("--reactors must be in [1, 1024]");
-  const int port = absl::GetFlag(FLAGS_port);
-  if (port < 0 || port > 65535) return Fail("--port must be in [0, 65535]");
   ReactorConfig config;
   config.address = absl::GetFlag(FLAGS_address);
-  config.port = static_cast<uint16_t>(port);
+  config.port = static_cast<uint16_t>(absl::GetFlag(FLAGS_port));
   if (!ParseWait(absl::GetFlag(FLAGS_wait), &config.wait)) {
     return Fail("--wait must be submit_and_wait, submit_then_wait or busy_poll");
   }
   config.ring_idle_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_ring_idle_ms));
   config.output_high_water = static_cast<size_t>(absl::GetFlag(FLAGS_output_high_water));
   config.max_connections = static_cast<size_t>(absl::GetFlag(FLAGS_max_connections));
-  const int64_t max_total = absl::GetFlag(FLAGS_max_connections_total);
-  if (max_total < 1) return Fail("--max_connections_total must be at least 1");
-  ConnectionLimit total_connections(static_cast<size_t>(max_total));
+
+  absl::StatusOr<FdBudget> fds = RaiseFdLimit(ReservedDescriptors(reactors));
+  if (!fds.ok()) return Fail(std::string(fds.status().message()));
+  const uint64_t asked_total = static_cast<uint64_t>(std::min(
+      absl::GetFlag(FLAGS_max_connections_total),
+      absl::GetFlag(FLAGS_max_connections) * reactors));
+  const uint64_t max_total = std::min(asked_total, fds->connections);
+  // What the server will actually hold, and which limit says so.
+  std::fprintf(stderr, "ringside: up to %lu connections (%s)\n",
+               static_cast<unsigned long>(max_total),
+               max_total < asked_total
+                   ? absl::StrCat("RLIMIT_NOFILE is ", fds->soft_limit,
+                                  "; raise it with ulimit -n or LimitNOFILE= to hold more")
+                         .c_str()
+                   : "--max_connections_total, --max_connections x --reactors");
+  ConnectionLimit total_connections(max_total);
   config.total_connections = &total_connections;
-  const int idle_timeout_ms = absl::GetFlag(FLAGS_idle_timeout_ms);
+  config.idle_timeout_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_idle_timeout_ms));
   const int header_timeout_ms = absl::GetFlag(FLAGS_header_timeout_ms);
-  if (idle_timeout_ms < 0) return Fail("--idle_timeout_ms must not be negative");
-  if (header_timeout_ms < 1) return Fail("--header_timeout_ms must be at least 1");
-  config.idle_timeout_ms = static_cast<uint32_t>(idle_timeout_ms);
-  const int send_timeout_ms = absl::GetFlag(FLAGS_send_timeout_ms);
-  if (send_timeout_ms < 0) return Fail("--send_timeout_ms must not be negative (0: never)");
-  config.send_timeout_ms = static_cast<uint32_t>(send_timeout_ms);
-  const int64_t output_pool_mb = absl::GetFlag(FLAGS_output_pool_mb);
-  if (output_pool_mb < 1 || output_pool_mb > (int64_t{1} << 20)) {
-    return Fail(absl::StrCat("--output_pool_mb must be in [1, 1048576], got ", output_pool_mb));
-  }
+  config.send_timeout_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_send_timeout_ms));
   config.output_pool_blocks =
-      static_cast<size_t>(output_pool_mb << 20) / config.output_block_size;
+      static_cast<size_t>(absl::GetFlag(FLAGS_output_pool_mb) * kMiB) / config.output_block_size;
   config.shutdown_timeout_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_shutdown_timeout_ms));
   config.buffers.incremental = absl::GetFlag(FLAGS_incremental);
   config.buffers.simulate_incremental_unsupported =
@@ -148,10 +301,9 @@ int Main() {
   config.buffers.shared_entries = static_cast<uint32_t>(absl::GetFlag(FLAGS_ring_entries));
   config.buffers.connection_entries =
       static_cast<uint32_t>(absl::GetFlag(FLAGS_conn_ring_entries));
-  config.buffers.budget_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_buffer_budget_mb)) << 20;
+  config.buffers.budget_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_buffer_budget_mb) * kMiB);
 
   const int trim_interval_ms = absl::GetFlag(FLAGS_heap_trim_interval_ms);
-  if (trim_interval_ms < 0) return Fail("--heap_trim_interval_ms must not be negative");
   // Before the reactors start, so every block they allocate is under the same policy.
   HeapTrimmer heap_trimmer({});
 
@@ -159,31 +311,15 @@ int Main() {
   limits.max_body = static_cast<size_t>(absl::GetFlag(FLAGS_max_body));
   limits.max_request_line = static_cast<size_t>(absl::GetFlag(FLAGS_max_request_line));
   limits.max_header_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_header_bytes));
-  const int64_t max_chunk_overhead = absl::GetFlag(FLAGS_max_chunk_overhead);
-  if (max_chunk_overhead < 0) return Fail("--max_chunk_overhead must not be negative");
-  limits.max_chunk_overhead = static_cast<size_t>(max_chunk_overhead);
-  const int64_t input_high_water = absl::GetFlag(FLAGS_input_high_water);
-  // The request line and header section with their CRLFs, and the empty lines the parser
-  // skips before a request line.
-  const size_t largest_head = limits.max_request_line + limits.max_header_bytes + 16;
-  if (input_high_water < static_cast<int64_t>(largest_head)) {
-    return Fail(absl::StrCat("--input_high_water must be at least --max_request_line + "
-                             "--max_header_bytes + 16 = ", largest_head,
-                             " (a request head must fit), got ", input_high_water));
-  }
-  config.input_high_water = static_cast<size_t>(input_high_water);
+  limits.max_chunk_overhead = static_cast<size_t>(absl::GetFlag(FLAGS_max_chunk_overhead));
+  config.input_high_water = static_cast<size_t>(absl::GetFlag(FLAGS_input_high_water));
   // Worker mode hands whole requests to the workers, so a whole request must fit.
   if (protocol == "http" && absl::GetFlag(FLAGS_handler_threads) > 0) {
     config.input_high_water = std::max(config.input_high_water,
                                        http::HttpHandler::MaxBatchedRequestBytes(limits));
   }
 
-  // Signals are taken synchronously by this thread; reactor threads inherit the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = TakeSignals();
 
   std::unique_ptr<http::WorkerPool> workers;
   if (const int n = absl::GetFlag(FLAGS_handler_threads); n > 0) {
@@ -193,6 +329,7 @@ int Main() {
   std::vector<std::unique_ptr<Reactor>> group;
   for (int i = 0; i < reactors; ++i) {
     config.id = static_cast<uint32_t>(i);
+    config.exclusive_port = i == 0 && !absl::GetFlag(FLAGS_reuse_port);
     HandlerFactory factory;
     if (protocol == "echo") {
       factory = [] { return std::make_unique<EchoHandler>(); };
@@ -248,7 +385,9 @@ int Main() {
   } else {
     sigwait(&signals, &signal_number);
   }
-  std::fprintf(stderr, "ringside: signal %d, finishing in-flight work\n", signal_number);
+  std::fprintf(stderr, "ringside: signal %d, finishing in-flight work (a second one exits at once)\n",
+               signal_number);
+  ExitOnSecondSignal(signals);
   // The admin server stops first: a reactor that has ended only repeats its last snapshot.
   if (admin_server) admin_server->Shutdown();
   for (auto& reactor : group) reactor->Stop();

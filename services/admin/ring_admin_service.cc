@@ -83,6 +83,7 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_output_pool_refusals(t.output_pool_refusals);
   out->set_send_timeouts(t.send_timeouts);
   out->set_releases_queued(t.buffers.releases_queued);
+  out->set_accept_failures(t.accept_failures);
 }
 
 }  // namespace

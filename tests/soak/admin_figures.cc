@@ -34,6 +34,7 @@ absl::StatusOr<AdminFigures> ReadAdminFigures(const std::string& address) {
     figures.output_bytes_queued += reactor.output_bytes_queued();
     figures.output_blocks_in_use += reactor.output_blocks_in_use();
     figures.send_timeouts += reactor.send_timeouts();
+    figures.accept_failures += reactor.accept_failures();
     figures.requests_rejected += reactor.requests_rejected();
   }
   return figures;

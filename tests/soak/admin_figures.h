@@ -26,6 +26,7 @@ struct AdminFigures {
   uint64_t output_bytes_queued = 0;
   uint64_t output_blocks_in_use = 0;
   uint64_t send_timeouts = 0;
+  uint64_t accept_failures = 0;  // accepts that failed for want of fds (EMFILE)
   uint64_t requests_rejected = 0;
 };
 
