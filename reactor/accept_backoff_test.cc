@@ -43,16 +43,14 @@ double ProcessCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
-// A socket connecting to 127.0.0.1:port without waiting: the kernel completes the
-// handshake into the listen backlog whether or not the server accepts.
-int StartConnect(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+// Connects `fd` to 127.0.0.1:port without waiting: the kernel completes the handshake into
+// the listen backlog whether or not the server accepts.
+void StartConnect(int fd, uint16_t port) {
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(port);
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to));
-  return fd;
 }
 
 TEST(AcceptBackoff, OutOfFdsTheListenerWaitsInsteadOfSpinningAndResumes) {
@@ -79,12 +77,15 @@ TEST(AcceptBackoff, OutOfFdsTheListenerWaitsInsteadOfSpinningAndResumes) {
   served.Send("before");
   EXPECT_EQ(served.ReadExactly(6), "before");
 
+  // Every client socket first, so the server's accepts cannot take the descriptors the
+  // clients need.
   std::vector<int> waiting;
   for (int i = 0; i < kWaiting; ++i) {
-    const int fd = StartConnect(reactor.port());
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     ASSERT_GE(fd, 0) << "client socket " << i;
     waiting.push_back(fd);
   }
+  for (int fd : waiting) StartConnect(fd, reactor.port());
   ASSERT_TRUE(WaitFor([&] { return reactor.Snapshot().totals.accept_failures > 0; }))
       << "the reactor's accepts never ran out of descriptors";
 
