@@ -2,6 +2,7 @@
 run under Bazel with //services:server in their runfiles.
 
     server = Server("--incremental=false")       # HTTP and admin on free ports
+    server = Server(admin=False, stderr=log)     # HTTP only; stderr to a file
     sock = pipeline(server.http_port, 8)         # 8 pipelined requests, all answered
     ... grpc.insecure_channel(server.admin) ...
     assert server.stop() == 0                     # SIGTERM: a clean exit
@@ -23,17 +24,18 @@ TIMEOUT = 20
 class Server:
     """The ringside server on free ports; `http_port` and `admin` come from its listen lines."""
 
-    def __init__(self, *flags):
+    def __init__(self, *flags, admin=True, stderr=subprocess.DEVNULL, preexec_fn=None):
+        admin_flag = "--admin_address=127.0.0.1:0" if admin else "--admin_address="
         self.process = subprocess.Popen(
-            [SERVER, "--port=0", "--admin_address=127.0.0.1:0", "--reactors=2", *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            [SERVER, "--port=0", admin_flag, "--reactors=2", *flags],
+            stdout=subprocess.PIPE, stderr=stderr, preexec_fn=preexec_fn)
         self.http_port = None
         self.admin = None
         # Unbuffered reads: a buffered readline could hold the second line while select()
         # waits on an empty pipe.
         output = b""
         deadline = time.monotonic() + TIMEOUT
-        while output.count(b"\n") < 2:
+        while output.count(b"\n") < (2 if admin else 1):
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self.process.stdout], [], [], left)[0]:
                 raise AssertionError("the server did not print its listening lines")
