@@ -3,7 +3,8 @@
 // One class, Reactor::Impl, whose methods are split by responsibility:
 //   reactor.cc     start, stop, the cross-thread mailbox (Post), set-up and tear-down
 //   event_loop.cc  the io_uring loop: submit and wait, reap, dispatch completions
-//   accept.cc      accepting connections into slots (sockets.h: the socket calls)
+//   accept.cc      accepting connections into slots, backing off out of fds (sockets.h:
+//                  the socket calls)
 //   receive.cc     a connection's receive state machine (Receive, below) and its one
 //                  deciding function, UpdateReceive
 //   send.cc        output: queuing, sending, high-water backpressure, linger, close
