@@ -101,12 +101,21 @@ void Reactor::Impl::Post(std::function<void()> task) {
 
 void Reactor::Impl::PostToConnection(const ConnectionHandle& handle,
                                      std::function<void(ConnectionIo&)> fn) {
-  Post([this, handle, fn = std::move(fn)] {
-    Connection* c = Find(handle.slot, handle.generation);
-    if (c == nullptr || c->closing()) return;
-    fn(*c);
-    AfterHandler(*c);
+  Post([this, handle, fn = std::move(fn)] { RunOnConnection(handle, fn); });
+}
+
+void Reactor::Impl::PostToConnections(std::vector<ConnectionTask> tasks) {
+  Post([this, tasks = std::move(tasks)] {
+    for (const ConnectionTask& task : tasks) RunOnConnection(task.handle, task.fn);
   });
+}
+
+void Reactor::Impl::RunOnConnection(const ConnectionHandle& handle,
+                                    const std::function<void(ConnectionIo&)>& fn) {
+  Connection* c = Find(handle.slot, handle.generation);
+  if (c == nullptr || c->closing()) return;
+  fn(*c);
+  AfterHandler(*c);
 }
 
 ReactorSnapshot Reactor::Impl::Snapshot(bool with_buffers) {
@@ -206,6 +215,9 @@ void Reactor::Post(std::function<void()> task) { impl_->Post(std::move(task)); }
 void Reactor::PostToConnection(const ConnectionHandle& handle,
                                std::function<void(ConnectionIo&)> fn) {
   impl_->PostToConnection(handle, std::move(fn));
+}
+void Reactor::PostToConnections(std::vector<ConnectionTask> tasks) {
+  impl_->PostToConnections(std::move(tasks));
 }
 ReactorSnapshot Reactor::Snapshot(bool with_buffers) { return impl_->Snapshot(with_buffers); }
 uint16_t Reactor::port() const { return impl_->port(); }

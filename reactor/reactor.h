@@ -107,6 +107,14 @@ class Reactor {
   // Runs `fn` on the reactor thread with the connection's io, if it is still open.
   // Thread-safe.
   void PostToConnection(const ConnectionHandle& handle, std::function<void(ConnectionIo&)> fn);
+  // PostToConnection for many connections of this reactor at once: one task and at most one
+  // wake-up for all of them (a worker answering a drain's worth of batches), run in order.
+  // Thread-safe.
+  struct ConnectionTask {
+    ConnectionHandle handle;
+    std::function<void(ConnectionIo&)> fn;
+  };
+  void PostToConnections(std::vector<ConnectionTask> tasks);
 
   // A consistent copy of the stats, gathered on the reactor thread. Blocks the caller (not
   // the reactor) until then; must not be called from the reactor thread. Once the reactor

@@ -105,6 +105,7 @@ class Reactor::Impl {
   void Join();
   void Post(std::function<void()> task);
   void PostToConnection(const ConnectionHandle& handle, std::function<void(ConnectionIo&)> fn);
+  void PostToConnections(std::vector<ConnectionTask> tasks);
   ReactorSnapshot Snapshot(bool with_buffers);
 
   uint16_t port() const { return port_; }
@@ -213,6 +214,10 @@ class Reactor::Impl {
   void OnPoll(Connection& c, int32_t res);
   void OnBuffersReturned(RingId ring);
   void ResumeInputs();
+
+  // reactor.cc
+  void RunOnConnection(const ConnectionHandle& handle,
+                       const std::function<void(ConnectionIo&)>& fn);
 
   // send.cc
   void AfterHandler(Connection& c);

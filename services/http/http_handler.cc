@@ -1,7 +1,10 @@
 #include "services/http/http_handler.h"
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "net/http_response.h"
 #include "reactor/reactor.h"
@@ -16,11 +19,32 @@ struct WorkerState {
   net::HttpParser parser;
   net::HttpRequest request;
   std::string body;
+  // Answers of this drain, per reactor, sent back together at the end of the drain: one
+  // task and one wake-up per reactor instead of one per batch (on a shared core, each
+  // wake-up was a switch to the reactor and back).
+  std::vector<std::pair<Reactor*, std::vector<Reactor::ConnectionTask>>> replies;
 };
 
 WorkerState& ThisWorker(const net::HttpLimits& limits) {
   thread_local WorkerState state(limits);
   return state;
+}
+
+void SendReplies(WorkerState& worker) {
+  for (auto& [reactor, tasks] : worker.replies) reactor->PostToConnections(std::move(tasks));
+  worker.replies.clear();
+}
+
+void QueueReply(WorkerState& worker, const ConnectionHandle& handle,
+                std::function<void(ConnectionIo&)> fn) {
+  if (worker.replies.empty()) WorkerPool::AtBatchEnd([&worker] { SendReplies(worker); });
+  auto it = std::find_if(worker.replies.begin(), worker.replies.end(),
+                         [&](const auto& entry) { return entry.first == handle.reactor; });
+  if (it == worker.replies.end()) {
+    worker.replies.emplace_back(handle.reactor, std::vector<Reactor::ConnectionTask>());
+    it = worker.replies.end() - 1;
+  }
+  it->second.push_back({handle, std::move(fn)});
 }
 
 // Responses are formatted into this reactor thread's scratch string, then copied into the
@@ -309,8 +333,8 @@ void HttpHandler::PostBatch(ConnectionIo& io, BufferLease requests, bool close_a
     // Released here, on the worker: the release travels on the reactor's release queue.
     batch->requests.Reset();
     responses->append(batch->last_response);
-    handle.reactor->PostToConnection(
-        handle, [responses = std::shared_ptr<const std::string>(std::move(responses)),
+    QueueReply(
+        worker, handle, [responses = std::shared_ptr<const std::string>(std::move(responses)),
                  close_after](ConnectionIo& c) mutable {
           // By reference: the worker's string is sent as it is.
           c.output().AppendShared(std::move(responses));

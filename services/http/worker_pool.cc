@@ -1,8 +1,15 @@
 #include "services/http/worker_pool.h"
 
 #include <utility>
+#include <vector>
 
 namespace ringside::http {
+namespace {
+
+// The running worker's list of what AtBatchEnd deferred; null on other threads.
+thread_local std::vector<std::function<void()>>* batch_end_tasks = nullptr;
+
+}  // namespace
 
 WorkerPool::WorkerPool(size_t threads, size_t queue_capacity) {
   for (size_t i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>(queue_capacity));
@@ -26,13 +33,22 @@ void WorkerPool::Post(size_t worker, std::function<void()> task) {
   w.posted.notify_one();
 }
 
+void WorkerPool::AtBatchEnd(std::function<void()> fn) {
+  if (batch_end_tasks == nullptr) return fn();
+  batch_end_tasks->push_back(std::move(fn));
+}
+
 void WorkerPool::Run(Worker& worker) {
+  std::vector<std::function<void()>> at_batch_end;
+  batch_end_tasks = &at_batch_end;
   for (;;) {
     const uint32_t seen = worker.posted.load(std::memory_order_acquire);
     const size_t ran = worker.tasks.Drain([](std::function<void()>*&& task) {
       (*task)();
       delete task;
     });
+    for (std::function<void()>& fn : at_batch_end) fn();
+    at_batch_end.clear();
     if (ran > 0) continue;
     if (stopping_.load(std::memory_order_acquire)) return;
     worker.posted.wait(seen, std::memory_order_acquire);

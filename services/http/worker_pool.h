@@ -5,7 +5,7 @@
 // how one connection's pipelined requests stay in order when the app runs off the reactor.
 //
 //   WorkerPool pool(2);
-//   pool.Post(connection_id % pool.size(), [] { ... });
+//   pool.Post(connection_id % pool.size(), [] { ...; WorkerPool::AtBatchEnd(flush); });
 //
 // Thread-safety: Post() is thread-safe. The destructor drains and joins the workers.
 #ifndef RINGSIDE_SERVICES_HTTP_WORKER_POOL_H_
@@ -30,6 +30,11 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   void Post(size_t worker, std::function<void()> task);
+  // Called from a task running on a worker: runs `fn` on that worker once it has run the
+  // tasks of its current drain (everything that was queued when it woke), so work the
+  // tasks produce can leave in one hand-off (e.g. one wake-up of a reactor for all the
+  // answers) instead of one per task. Outside a worker, runs `fn` at once.
+  static void AtBatchEnd(std::function<void()> fn);
   size_t size() const { return workers_.size(); }
 
  private:

@@ -266,7 +266,10 @@ TEST_P(BoundedMemoryTest, WorkerModeHoldsNoMoreThanInlineForClientsThatNeverRead
   }
   std::printf("clients that never read: RSS grew %lld KiB inline, %lld KiB with a worker\n",
               static_cast<long long>(growth_kib[0]), static_cast<long long>(growth_kib[1]));
-  EXPECT_LT(growth_kib[1], growth_kib[0] * 3 / 2 + 8 * kMiB)
+  // Inline mode may hold up to 20 x the 1 MiB output mark, and its RSS growth varies run to
+  // run between 0 and ~14 MiB (heap trimming, page reuse), so the bound takes the larger of
+  // what inline grew and that 20 MiB. Before worker mode honoured the mark: 100-224 MB.
+  EXPECT_LT(growth_kib[1], std::max<int64_t>(growth_kib[0], 20 * kMiB) * 3 / 2 + 8 * kMiB)
       << "inline grew " << growth_kib[0] << " KiB, workers " << growth_kib[1] << " KiB";
 }
 
