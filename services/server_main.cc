@@ -3,9 +3,13 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,7 +47,19 @@ ABSL_FLAG(int, ring_idle_ms, 2000,
 ABSL_FLAG(std::string, wait, "submit_and_wait",
           "reactor wait strategy: submit_and_wait | submit_then_wait | busy_poll");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9900", "admin gRPC address; empty disables");
-ABSL_FLAG(std::string, admin_token, "", "bearer token the admin service requires; empty: none");
+ABSL_FLAG(std::string, admin_token, "",
+          "bearer token the admin service requires; empty: none. Other local users can read "
+          "it in /proc/PID/cmdline (and ps): prefer --admin_token_file");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "file whose content (one trailing newline stripped) is the admin token; read at "
+          "start, which fails if it is unreadable or empty");
+ABSL_FLAG(bool, admin_insecure_public, false,
+          "serve the admin service on a non-loopback --admin_address without a token (it "
+          "shows every client's address); refused otherwise");
+ABSL_FLAG(int, admin_max_connections, 64,
+          "admin connections at once; more are refused (closed after an HTTP/2 GOAWAY)");
+ABSL_FLAG(int, admin_max_watches, 8,
+          "admin WatchConnections streams at once; more get RESOURCE_EXHAUSTED");
 ABSL_FLAG(int64_t, max_connections, 100000, "open connections per reactor");
 ABSL_FLAG(int64_t, max_connections_total, 1000000, "open connections of all reactors together");
 ABSL_FLAG(int, idle_timeout_ms, 60000,
@@ -104,6 +120,32 @@ std::map<std::string, std::string> ServerConfiguration() {
   return configuration;
 }
 
+// The admin token from --admin_token or --admin_token_file (not both).
+bool AdminToken(std::string* token, std::string* error) {
+  const std::string path = absl::GetFlag(FLAGS_admin_token_file);
+  *token = absl::GetFlag(FLAGS_admin_token);
+  if (path.empty()) return true;
+  if (!token->empty()) {
+    *error = "--admin_token and --admin_token_file are exclusive";
+    return false;
+  }
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream content;
+  content << file.rdbuf();
+  if (!file.is_open() || file.bad()) {
+    *error = absl::StrCat("--admin_token_file: cannot read ", path, ": ", std::strerror(errno));
+    return false;
+  }
+  *token = content.str();
+  if (absl::EndsWith(*token, "\n")) token->pop_back();
+  if (absl::EndsWith(*token, "\r")) token->pop_back();
+  if (token->empty()) {
+    *error = absl::StrCat("--admin_token_file: ", path, " is empty");
+    return false;
+  }
+  return true;
+}
+
 int Main() {
   const std::string protocol = absl::GetFlag(FLAGS_protocol);
   if (protocol != "http" && protocol != "echo") {
@@ -149,6 +191,13 @@ int Main() {
   config.buffers.connection_entries =
       static_cast<uint32_t>(absl::GetFlag(FLAGS_conn_ring_entries));
   config.buffers.budget_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_buffer_budget_mb)) << 20;
+
+  std::string admin_token;
+  if (std::string error; !AdminToken(&admin_token, &error)) return Fail(error);
+  const int admin_max_connections = absl::GetFlag(FLAGS_admin_max_connections);
+  if (admin_max_connections < 1) return Fail("--admin_max_connections must be at least 1");
+  const int admin_max_watches = absl::GetFlag(FLAGS_admin_max_watches);
+  if (admin_max_watches < 0) return Fail("--admin_max_watches must not be negative (0: none)");
 
   const int trim_interval_ms = absl::GetFlag(FLAGS_heap_trim_interval_ms);
   if (trim_interval_ms < 0) return Fail("--heap_trim_interval_ms must not be negative");
@@ -229,7 +278,11 @@ int Main() {
     std::vector<Reactor*> reactor_list;
     for (auto& reactor : group) reactor_list.push_back(reactor.get());
     absl::StatusOr<std::unique_ptr<admin::AdminServer>> started = admin::AdminServer::Start(
-        {.address = admin_address, .token = absl::GetFlag(FLAGS_admin_token)},
+        {.address = admin_address,
+         .token = admin_token,
+         .insecure_public = absl::GetFlag(FLAGS_admin_insecure_public),
+         .max_connections = static_cast<size_t>(admin_max_connections),
+         .max_watches = static_cast<size_t>(admin_max_watches)},
         std::move(reactor_list), ServerConfiguration());
     if (!started.ok()) return Fail(std::string(started.status().message()));
     admin_server = std::move(*started);
