@@ -205,11 +205,13 @@ class RawWatch {
         bytes_ += message.Length();
         ++messages_;
       }
+      ended_ = true;
     });
   }
-  // Cancels the watch; its status (CANCELLED when it was served until then).
+  // Cancels the watch; its status (CANCELLED when it was served until then). A stream that
+  // ended already is not cancelled: that would replace the server's status with ours.
   grpc::Status Stop() {
-    context_.TryCancel();
+    if (!ended_) context_.TryCancel();
     thread_.join();
     return reader_->Finish();
   }
@@ -222,6 +224,7 @@ class RawWatch {
   std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader_;
   std::atomic<uint64_t> messages_{0};
   std::atomic<uint64_t> bytes_{0};
+  std::atomic<bool> ended_{false};
   std::thread thread_;
 };
 
