@@ -21,21 +21,7 @@ RUNFILES = os.path.join(os.environ.get("TEST_SRCDIR", ""), os.environ.get("TEST_
 sys.path.insert(0, RUNFILES)
 
 from services.admin.server_process import (  # noqa: E402
-    PIPELINE_REQUEST, SERVER, TIMEOUT, Server)
-
-
-def start_with(*flags):
-    """Runs the server with `flags`; returns (exit code, stderr) if it exits within 10 s,
-    or kills it and returns (None, stderr) if it started instead."""
-    process = subprocess.Popen([SERVER, "--admin_address=", *flags],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _, err = process.communicate(timeout=10)
-        return process.returncode, err.decode()
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
-        return None, err.decode()
+    PIPELINE_REQUEST, TIMEOUT, Server, failed_start)
 
 
 def cpu_seconds(pid):
@@ -66,13 +52,13 @@ class FlagValidation(unittest.TestCase):
     def test_each_bad_value_is_refused_naming_the_flag_and_its_range(self):
         for flag, message in self.CASES.items():
             with self.subTest(flag=flag):
-                code, err = start_with("--port=0", flag)
+                code, err = failed_start("--port=0", flag)
                 self.assertIsNotNone(code, "the server started with %s" % flag)
                 self.assertEqual(code, 2, err)
                 self.assertIn(message, err)
 
     def test_every_bad_flag_is_reported_at_once(self):
-        code, err = start_with("--port=0", "--max_body=-1", "--reactors=0", "--port=70000")
+        code, err = failed_start("--port=0", "--max_body=-1", "--reactors=0", "--port=70000")
         self.assertEqual(code, 2, err)
         for flag in ("--max_body", "--reactors", "--port"):
             self.assertIn(flag + " must be in", err)
@@ -82,7 +68,7 @@ class PortOwnership(unittest.TestCase):
     def test_a_port_another_process_holds_is_an_error(self):
         first = Server(admin=False)
         try:
-            code, err = start_with("--port=%d" % first.http_port)
+            code, err = failed_start("--port=%d" % first.http_port)
             self.assertEqual(code, 2, "a second server started on the first one's port")
             self.assertIn("holds the port", err)
             self.assertIn("--reuse_port", err)

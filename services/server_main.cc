@@ -6,10 +6,14 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,7 +61,21 @@ ABSL_FLAG(int, ring_idle_ms, 2000,
 ABSL_FLAG(std::string, wait, "submit_and_wait",
           "reactor wait strategy: submit_and_wait | submit_then_wait | busy_poll");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9900", "admin gRPC address; empty disables");
-ABSL_FLAG(std::string, admin_token, "", "bearer token the admin service requires; empty: none");
+ABSL_FLAG(std::string, admin_token, "",
+          "bearer token the admin service requires; empty: none. Other local users can read "
+          "it in /proc/PID/cmdline (and ps): prefer --admin_token_file");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "file whose content (one trailing newline stripped) is the admin token; read at "
+          "start, which fails if it is unreadable or empty");
+ABSL_FLAG(bool, admin_insecure_public, false,
+          "serve the admin service on a non-loopback --admin_address without a token (it "
+          "shows every client's address); refused otherwise");
+ABSL_FLAG(int, admin_max_connections, 64,
+          "admin connections at once, in [1, 10000]; more are refused (closed after an HTTP/2 "
+          "GOAWAY)");
+ABSL_FLAG(int, admin_max_watches, 8,
+          "admin WatchConnections streams at once, in [0, 1024]; more get RESOURCE_EXHAUSTED; "
+          "0: none");
 ABSL_FLAG(int64_t, max_connections, 100000, "open connections per reactor, at least 1");
 ABSL_FLAG(int64_t, max_connections_total, 1000000,
           "open connections of all reactors together, at least 1; lowered at start to what "
@@ -127,6 +145,32 @@ std::map<std::string, std::string> ServerConfiguration() {
   return configuration;
 }
 
+// The admin token from --admin_token or --admin_token_file (not both).
+bool AdminToken(std::string* token, std::string* error) {
+  const std::string path = absl::GetFlag(FLAGS_admin_token_file);
+  *token = absl::GetFlag(FLAGS_admin_token);
+  if (path.empty()) return true;
+  if (!token->empty()) {
+    *error = "--admin_token and --admin_token_file are exclusive";
+    return false;
+  }
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream content;
+  content << file.rdbuf();
+  if (!file.is_open() || file.bad()) {
+    *error = absl::StrCat("--admin_token_file: cannot read ", path, ": ", std::strerror(errno));
+    return false;
+  }
+  *token = content.str();
+  if (absl::EndsWith(*token, "\n")) token->pop_back();
+  if (absl::EndsWith(*token, "\r")) token->pop_back();
+  if (token->empty()) {
+    *error = absl::StrCat("--admin_token_file: ", path, " is empty");
+    return false;
+  }
+  return true;
+}
+
 constexpr int64_t kDayMs = 86'400'000;
 constexpr int64_t kHourMs = 3'600'000;
 constexpr int64_t kMiB = int64_t{1} << 20;
@@ -177,6 +221,8 @@ std::vector<std::string> FlagErrors() {
   CheckRange(FLAGS_max_header_bytes, 64, kMiB, &errors);
   CheckRange(FLAGS_shutdown_timeout_ms, 0, kHourMs, &errors);
   CheckRange(FLAGS_heap_trim_interval_ms, 0, kHourMs, &errors);
+  CheckRange(FLAGS_admin_max_connections, 1, 10'000, &errors);
+  CheckRange(FLAGS_admin_max_watches, 0, 1024, &errors);
   if (!errors.empty()) return errors;  // the checks below assume sane values
 
   // The request line and header section with their CRLFs, and the empty lines the parser
@@ -218,9 +264,14 @@ std::vector<std::string> FlagErrors() {
 }
 
 // Descriptors the process needs besides its connections: stdio, per reactor its listener,
-// io_uring and eventfd, the admin service's listener, threads' epoll sets and clients, and
-// headroom for the refusals themselves (a refused connection is accepted, then closed).
-uint64_t ReservedDescriptors(int reactors) { return 64 + 4 * static_cast<uint64_t>(reactors); }
+// io_uring and eventfd, the admin service's listener, epoll sets and its connections (at
+// most --admin_max_connections), and headroom for the refusals themselves (a refused
+// connection is accepted, then closed).
+uint64_t ReservedDescriptors(int reactors) {
+  const bool admin = !absl::GetFlag(FLAGS_admin_address).empty();
+  return 64 + 4 * static_cast<uint64_t>(reactors) +
+         (admin ? static_cast<uint64_t>(absl::GetFlag(FLAGS_admin_max_connections)) : 0);
+}
 
 // Ignores SIGPIPE (a log line to a closed pipe must not kill the server) and blocks SIGINT
 // and SIGTERM, which this thread takes synchronously; the threads it starts inherit that.
@@ -303,6 +354,9 @@ int Main() {
       static_cast<uint32_t>(absl::GetFlag(FLAGS_conn_ring_entries));
   config.buffers.budget_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_buffer_budget_mb) * kMiB);
 
+  std::string admin_token;
+  if (std::string error; !AdminToken(&admin_token, &error)) return Fail(error);
+
   const int trim_interval_ms = absl::GetFlag(FLAGS_heap_trim_interval_ms);
   // Before the reactors start, so every block they allocate is under the same policy.
   HeapTrimmer heap_trimmer({});
@@ -366,7 +420,11 @@ int Main() {
     std::vector<Reactor*> reactor_list;
     for (auto& reactor : group) reactor_list.push_back(reactor.get());
     absl::StatusOr<std::unique_ptr<admin::AdminServer>> started = admin::AdminServer::Start(
-        {.address = admin_address, .token = absl::GetFlag(FLAGS_admin_token)},
+        {.address = admin_address,
+         .token = admin_token,
+         .insecure_public = absl::GetFlag(FLAGS_admin_insecure_public),
+         .max_connections = static_cast<size_t>(absl::GetFlag(FLAGS_admin_max_connections)),
+         .max_watches = static_cast<size_t>(absl::GetFlag(FLAGS_admin_max_watches))},
         std::move(reactor_list), ServerConfiguration());
     if (!started.ok()) return Fail(std::string(started.status().message()));
     admin_server = std::move(*started);

@@ -1,6 +1,6 @@
 // ringstat: the command-line client of the ringside admin service (admin.proto).
 //
-//   ringstat [--admin=HOST:PORT] [--token=T] [--json] list | get ID | server | top
+//   ringstat [--admin=HOST:PORT] [--token_file=F | --token=T] [--json] list | get ID | server | top
 //
 // list: every live connection, paged through ListConnections. get ID: one connection with
 // its per-buffer detail. server: per-reactor totals, mode, kernel features, configuration.
@@ -13,12 +13,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,7 +38,11 @@
 #include "tools/ringstat_view.h"
 
 ABSL_FLAG(std::string, admin, "127.0.0.1:9900", "the admin service, HOST:PORT");
-ABSL_FLAG(std::string, token, "", "bearer token (the server's --admin_token)");
+ABSL_FLAG(std::string, token, "",
+          "bearer token (the server's admin token). Other local users can read it in "
+          "/proc/PID/cmdline (and ps): prefer --token_file");
+ABSL_FLAG(std::string, token_file, "",
+          "file whose content (one trailing newline stripped) is the bearer token");
 ABSL_FLAG(bool, json, false, "print proto3 JSON instead of tables");
 ABSL_FLAG(std::string, sort, "",
           "list/top: column heading to sort by (ID, PEER, RECV, RECV/s, CQES, ENOBUF, HELD, "
@@ -54,10 +62,42 @@ constexpr auto kCallTimeout = std::chrono::seconds(5);
 constexpr int kUsageError = 2;
 constexpr int kServiceError = 1;
 
-void Authorize(grpc::ClientContext* context) {
-  if (const std::string token = absl::GetFlag(FLAGS_token); !token.empty()) {
-    context->AddMetadata("authorization", "Bearer " + token);
+// The token from --token or --token_file, read once in Main.
+std::string& Token() {
+  static std::string* const token = new std::string;
+  return *token;
+}
+
+// Reads --token_file into Token(); false (after saying why) when it cannot.
+bool LoadToken() {
+  const std::string path = absl::GetFlag(FLAGS_token_file);
+  Token() = absl::GetFlag(FLAGS_token);
+  if (path.empty()) return true;
+  if (!Token().empty()) {
+    std::fprintf(stderr, "ringstat: --token and --token_file are exclusive\n");
+    return false;
   }
+  std::ifstream file(path, std::ios::binary);
+  if (!file.is_open()) {
+    std::fprintf(stderr, "ringstat: --token_file: cannot read %s: %s\n", path.c_str(),
+                 std::strerror(errno));
+    return false;
+  }
+  std::stringstream content;
+  content << file.rdbuf();
+  std::string token = content.str();
+  if (!token.empty() && token.back() == '\n') token.pop_back();
+  if (!token.empty() && token.back() == '\r') token.pop_back();
+  if (token.empty()) {
+    std::fprintf(stderr, "ringstat: --token_file: %s is empty\n", path.c_str());
+    return false;
+  }
+  Token() = std::move(token);
+  return true;
+}
+
+void Authorize(grpc::ClientContext* context) {
+  if (!Token().empty()) context->AddMetadata("authorization", "Bearer " + Token());
 }
 
 void PrepareUnary(grpc::ClientContext* context) {
@@ -80,9 +120,16 @@ int ReportFailure(const grpc::Status& status) {
                    "ringstat: the admin service at %s refused the call: %s\n"
                    "  (%s)\n",
                    admin.c_str(), status.error_message().c_str(),
-                   absl::GetFlag(FLAGS_token).empty()
-                       ? "it requires a token: pass --token=<the server's --admin_token>"
-                       : "the --token given is not the server's --admin_token");
+                   Token().empty()
+                       ? "it requires a token: pass --token_file=<a file holding the server's "
+                         "admin token>"
+                       : "the token given is not the server's admin token");
+      break;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      std::fprintf(stderr,
+                   "ringstat: the admin service at %s is at a limit: %s\n"
+                   "  (other clients hold its watches; retry later)\n",
+                   admin.c_str(), status.error_message().c_str());
       break;
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       std::fprintf(stderr, "ringstat: no answer from %s within %lld s\n", admin.c_str(),
@@ -347,6 +394,7 @@ int Top(v1::RingAdmin::Stub& stub) {
 }
 
 int Main(const std::vector<char*>& args) {
+  if (!LoadToken()) return kUsageError;
   const std::string command = args.size() > 1 ? args[1] : "";
   const size_t wanted_args = command == "get" ? 3 : 2;
   if (args.size() != wanted_args ||
@@ -367,7 +415,8 @@ int Main(const std::vector<char*>& args) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "usage: ringstat [--admin=HOST:PORT] [--token=T] [--json] list | get ID | server | top\n"
+      "usage: ringstat [--admin=HOST:PORT] [--token_file=F | --token=T] [--json]\n"
+      "                list | get ID | server | top\n"
       "  list     every live connection (--sort=COLUMN, --reverse, --reactor=N)\n"
       "  get ID   one connection with its per-buffer detail\n"
       "  server   per-reactor totals, mode, kernel features, configuration\n"

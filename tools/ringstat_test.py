@@ -160,14 +160,50 @@ class RingstatErrorsTest(unittest.TestCase):
             self.assertIn("it requires a token", missing.stderr)
             wrong = ringstat(server.admin, "--token=nope", "list")
             self.assertEqual(wrong.returncode, 1)
-            self.assertIn("is not the server's --admin_token", wrong.stderr)
+            self.assertIn("is not the server's admin token", wrong.stderr)
             top = ringstat(server.admin, "--token=nope", "top", "--frames=1")
             self.assertEqual(top.returncode, 1)
-            self.assertIn("is not the server's --admin_token", top.stderr)
+            self.assertIn("is not the server's admin token", top.stderr)
             right = ringstat(server.admin, "--token=t0ken", "list", "--json")
             self.assertEqual(right.returncode, 0, right.stderr)
         finally:
             self.assertEqual(server.stop(), 0)
+
+    def test_token_files(self):
+        directory = os.environ.get("TEST_TMPDIR", "/tmp")
+        server_file = os.path.join(directory, "server_token")
+        client_file = os.path.join(directory, "client_token")
+        wrong_file = os.path.join(directory, "wrong_token")
+        empty_file = os.path.join(directory, "empty_token")
+        for path, content in [(server_file, "t0ken\n"), (client_file, "t0ken"),
+                              (wrong_file, "t0ken2\n"), (empty_file, "\n")]:
+            with open(path, "w") as f:
+                f.write(content)
+        server = Server("--admin_token_file=" + server_file)
+        try:
+            right = ringstat(server.admin, "--token_file=" + client_file, "server", "--json")
+            self.assertEqual(right.returncode, 0, right.stderr)
+            configuration = json.loads(right.stdout)["configuration"]
+            self.assertEqual(configuration["admin_token_file"], server_file)
+            self.assertEqual(configuration["admin_token"], "")
+            top = ringstat(server.admin, "--token_file=" + server_file, "top", "--frames=1",
+                           "--interval_ms=100")
+            self.assertEqual(top.returncode, 0, top.stderr)
+            missing = ringstat(server.admin, "list")
+            self.assertEqual(missing.returncode, 1)
+            self.assertIn("--token_file", missing.stderr)
+            wrong = ringstat(server.admin, "--token_file=" + wrong_file, "list")
+            self.assertEqual(wrong.returncode, 1)
+            self.assertIn("is not the server's admin token", wrong.stderr)
+        finally:
+            self.assertEqual(server.stop(), 0)
+        for flags, message in [
+                (["--token_file=" + empty_file], "is empty"),
+                (["--token_file=" + os.path.join(directory, "absent")], "cannot read"),
+                (["--token_file=" + client_file, "--token=x"], "exclusive")]:
+            result = ringstat("127.0.0.1:1", *flags, "list")
+            self.assertEqual(result.returncode, 2, flags)
+            self.assertIn(message, result.stderr)
 
     def test_usage(self):
         result = ringstat("127.0.0.1:1", "frobnicate")

@@ -18,7 +18,7 @@ sys.path.insert(0, RUNFILES)
 import grpc  # noqa: E402
 from services.admin import admin_pb2, admin_pb2_grpc  # noqa: E402
 from services.admin.server_process import (  # noqa: E402
-    PIPELINE_REQUEST, TIMEOUT, Server, peer_name, pipeline)
+    PIPELINE_REQUEST, TIMEOUT, Server, failed_start, peer_name, pipeline)
 
 
 def protobuf_fields(data):
@@ -172,8 +172,80 @@ class AdminFromPythonTest(unittest.TestCase):
                 stats = stub.GetServerStats(
                     request, metadata=[("authorization", "Bearer py-s3cret")], timeout=TIMEOUT)
                 self.assertEqual(stats.configuration["admin_token"], "(set)")
+                # Health and reflection sit behind the token too: nothing they produce
+                # reaches a client without it.
+                check = channel.unary_unary("/grpc.health.v1.Health/Check")
+                with self.assertRaises(grpc.RpcError) as denied:
+                    check(b"", timeout=TIMEOUT)
+                self.assertEqual(denied.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+                reflect = channel.stream_stream(
+                    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+                with self.assertRaises(grpc.RpcError) as denied:
+                    responses = list(reflect(iter([b"\x3a\x00"]), timeout=TIMEOUT))
+                    self.assertEqual(responses, [b""])
+                self.assertEqual(denied.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
         finally:
             self.assertEqual(server.stop(), 0)
+
+    def test_admin_stats(self):
+        server = Server("--admin_max_connections=5", "--admin_max_watches=3")
+        try:
+            with grpc.insecure_channel(server.admin) as channel:
+                stub = admin_pb2_grpc.RingAdminStub(channel)
+                admin = stub.GetServerStats(admin_pb2.GetServerStatsRequest(),
+                                            timeout=TIMEOUT).admin
+                self.assertEqual(admin.max_connections, 5)
+                self.assertEqual(admin.max_watches, 3)
+                self.assertEqual(admin.connections, 1)
+                self.assertEqual(admin.connections_accepted, 1)
+                self.assertEqual(admin.watches, 0)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
+class AdminStartupTest(unittest.TestCase):
+    """What the server refuses at start, and what it accepts instead."""
+
+    def test_a_public_address_without_a_token_is_refused(self):
+        for address in ["0.0.0.0:0", "[::]:0"]:
+            code, stderr = failed_start("--admin_address=" + address)
+            self.assertEqual(code, 2, stderr)
+            self.assertIn("refusing to serve the admin service on %s without a token" % address,
+                          stderr)
+            self.assertIn("--admin_insecure_public", stderr)
+
+    def check_serves_on_loopback(self, *flags, metadata=None):
+        server = Server(*flags)
+        try:
+            port = server.admin.rsplit(":", 1)[1]
+            with grpc.insecure_channel("127.0.0.1:" + port) as channel:
+                stub = admin_pb2_grpc.RingAdminStub(channel)
+                stub.GetServerStats(admin_pb2.GetServerStatsRequest(), metadata=metadata,
+                                    timeout=TIMEOUT)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_a_public_address_with_a_token_or_the_explicit_flag_is_served(self):
+        self.check_serves_on_loopback("--admin_address=0.0.0.0:0", "--admin_insecure_public")
+        self.check_serves_on_loopback("--admin_address=0.0.0.0:0", "--admin_token=t",
+                                      metadata=[("authorization", "Bearer t")])
+        self.check_serves_on_loopback("--admin_address=localhost:0")
+
+    def test_bad_token_files_and_limits_are_refused(self):
+        directory = os.environ.get("TEST_TMPDIR", "/tmp")
+        empty = os.path.join(directory, "empty")
+        with open(empty, "w") as f:
+            f.write("\n")
+        for flags, message in [
+                (["--admin_token_file=" + empty], "is empty"),
+                (["--admin_token_file=" + os.path.join(directory, "absent")], "cannot read"),
+                (["--admin_token_file=" + empty, "--admin_token=x"], "exclusive"),
+                (["--admin_max_connections=0"], "--admin_max_connections"),
+                (["--admin_max_watches=-1"], "--admin_max_watches"),
+                (["--admin_address=nonsense"], "HOST:PORT")]:
+            code, stderr = failed_start(*flags)
+            self.assertEqual(code, 2, flags)
+            self.assertIn(message, stderr, flags)
 
 
 if __name__ == "__main__":

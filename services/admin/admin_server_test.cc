@@ -117,6 +117,21 @@ TEST_F(AdminServerTest, ReportsTheBoundPortAndRefusesABusyAddress) {
                    .ok());
 }
 
+TEST_F(AdminServerTest, RefusesAPublicAddressWithoutATokenUnlessTold) {
+  absl::StatusOr<std::unique_ptr<AdminServer>> refused =
+      AdminServer::Start({.address = "0.0.0.0:0"}, {reactor_.get()}, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("without a token"), std::string::npos);
+  EXPECT_TRUE(
+      AdminServer::Start({.address = "0.0.0.0:0", .token = "t"}, {reactor_.get()}, {}).ok());
+  EXPECT_TRUE(AdminServer::Start({.address = "0.0.0.0:0", .insecure_public = true},
+                                 {reactor_.get()}, {})
+                  .ok());
+  EXPECT_EQ(AdminServer::Start({.address = "127.0.0.1"}, {reactor_.get()}, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(AdminServerTest, ShutdownIsIdempotent) {
   StartAdmin("");
   admin_->Shutdown();

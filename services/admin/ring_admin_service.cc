@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "services/admin/bearer_token.h"
 
 namespace ringside::admin {
 namespace {
@@ -86,29 +87,137 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_accept_failures(t.accept_failures);
 }
 
+// Protobuf wire format, for messages assembled from pieces serialized once.
+constexpr uint8_t kSequenceTag = (1 << 3) | 0;     // ConnectionsSnapshot.sequence, varint
+constexpr uint8_t kConnectionTag = (2 << 3) | 2;   // .connections, length-delimited
+constexpr uint8_t kClosedIdsTag = (3 << 3) | 2;    // .closed_connection_ids, packed
+constexpr uint8_t kReactorTag = (4 << 3) | 2;      // .reactors, length-delimited
+
+void AppendVarint(std::string* out, uint64_t value) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>((value & 0x7F) | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+void AppendLengthDelimited(std::string* out, uint8_t tag, const std::string& bytes) {
+  out->push_back(static_cast<char>(tag));
+  AppendVarint(out, bytes.size());
+  out->append(bytes);
+}
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+// One reactor's snapshot, serialized once for every watch: its ReactorStats and each
+// connection as ready-made fields of a ConnectionsSnapshot, connections by ascending id.
+struct RingAdminService::SharedSnapshot {
+  int64_t slot;                    // the hub's kMinWatchIntervalMs slot it was taken in
+  std::string reactor;             // one `reactors` field
+  std::string connections;         // every `connections` field, in id order
+  std::vector<uint64_t> ids;       // ascending
+  std::vector<size_t> offsets;     // connection i is connections[offsets[i], offsets[i+1])
+
+  std::string_view connection(size_t i) const {
+    return std::string_view(connections).substr(offsets[i], offsets[i + 1] - offsets[i]);
+  }
+};
+
+// One WatchConnections stream. The hub alone starts writes and finishes it, and it is
+// deleted in OnDone, which gRPC runs only after Finish: so the hub may use it outside mu_
+// until it finishes it. The fields below `sequence` are guarded by the service's mu_.
+class RingAdminService::Watch final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  Watch(RingAdminService* service, std::vector<size_t> reactors, uint32_t interval_ms,
+        bool changed_only)
+      : service_(service),
+        reactors(std::move(reactors)),
+        interval(std::chrono::milliseconds(interval_ms)),
+        changed_only(changed_only),
+        previous(this->reactors.size()) {}
+
+  void OnWriteDone(bool ok) override { service_->OnWatchWriteDone(this, ok); }
+  void OnCancel() override { service_->OnWatchCancel(this); }
+  void OnDone() override { service_->OnWatchDone(this); }
+
+ private:
+  RingAdminService* const service_;
+
+ public:
+  // Hub thread only.
+  const std::vector<size_t> reactors;
+  const Clock::duration interval;
+  const bool changed_only;
+  std::vector<std::shared_ptr<const SharedSnapshot>> previous;  // what the last message showed
+  std::string head;      // sequence, totals, changed connections, closed ids
+  grpc::ByteBuffer message;
+  uint64_t sequence = 0;
+  // Guarded by mu_.
+  Clock::time_point due = Clock::now();
+  bool writing = false;    // a message is in flight
+  bool cancelled = false;
+  bool client_gone = false;  // a write failed
+};
+
+namespace {
+
+// A call refused before it started: finishes at once with `status`.
+class Refusal final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  explicit Refusal(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
 
 RingAdminService::RingAdminService(std::vector<Reactor*> reactors,
-                                   std::map<std::string, std::string> configuration)
-    : reactors_(std::move(reactors)), configuration_(std::move(configuration)) {}
+                                   std::map<std::string, std::string> configuration,
+                                   RingAdminServiceOptions options,
+                                   const AdminListenerCounters* listener)
+    : reactors_(std::move(reactors)),
+      configuration_(std::move(configuration)),
+      options_(std::move(options)),
+      listener_(listener),
+      cache_(reactors_.size()),
+      epoch_(Clock::now()),
+      hub_([this] { RunHub(); }) {}
+
+RingAdminService::~RingAdminService() {
+  BeginShutdown();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    // Normally none is left: the gRPC server waited for every call.
+    watch_gone_.wait(lock, [this] { return open_watches_ == 0; });
+    stop_hub_ = true;
+  }
+  hub_wake_.notify_all();
+  hub_.join();
+}
 
 void RingAdminService::BeginShutdown() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     shutting_down_ = true;
   }
-  shutdown_.notify_all();
+  hub_wake_.notify_all();
+}
+
+bool RingAdminService::Authorized(const grpc::ServerContextBase* context) const {
+  return options_.token.empty() ||
+         (context != nullptr && BearerTokenAuthorized(context->client_metadata(), options_.token));
 }
 
 grpc::Status RingAdminService::SelectReactors(bool has_reactor_id, uint32_t reactor_id,
-                                              std::vector<Reactor*>* selected) const {
+                                              std::vector<size_t>* selected) const {
   if (!has_reactor_id) {
-    *selected = reactors_;
+    for (size_t i = 0; i < reactors_.size(); ++i) selected->push_back(i);
     return grpc::Status::OK;
   }
-  for (Reactor* reactor : reactors_) {
-    if (reactor->id() == reactor_id) {
-      selected->push_back(reactor);
+  for (size_t i = 0; i < reactors_.size(); ++i) {
+    if (reactors_[i]->id() == reactor_id) {
+      selected->push_back(i);
       return grpc::Status::OK;
     }
   }
@@ -118,9 +227,10 @@ grpc::Status RingAdminService::SelectReactors(bool has_reactor_id, uint32_t reac
                                    reactors_.empty() ? 0 : reactors_.size() - 1));
 }
 
-grpc::Status RingAdminService::ListConnections(grpc::ServerContext*,
+grpc::Status RingAdminService::ListConnections(grpc::ServerContext* context,
                                                const v1::ListConnectionsRequest* request,
                                                v1::ListConnectionsResponse* response) {
+  if (!Authorized(context)) return UnauthenticatedStatus();
   const uint32_t max_results =
       request->max_results() == 0 ? kDefaultMaxResults : request->max_results();
   if (max_results > kMaxResults) {
@@ -128,14 +238,14 @@ grpc::Status RingAdminService::ListConnections(grpc::ServerContext*,
                         absl::StrCat("max_results must be in 1..", kMaxResults, " (0 means ",
                                      kDefaultMaxResults, "), got ", request->max_results()));
   }
-  std::vector<Reactor*> selected;
+  std::vector<size_t> selected;
   if (grpc::Status s = SelectReactors(request->has_reactor_id(), request->reactor_id(), &selected);
       !s.ok()) {
     return s;
   }
   std::vector<ConnectionStats> page;
-  for (Reactor* reactor : selected) {
-    for (ConnectionStats& c : reactor->Snapshot().connections) {
+  for (size_t index : selected) {
+    for (ConnectionStats& c : reactors_[index]->Snapshot().connections) {
       if (c.connection_id >= request->start_connection_id()) page.push_back(std::move(c));
     }
   }
@@ -148,9 +258,10 @@ grpc::Status RingAdminService::ListConnections(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status RingAdminService::GetConnection(grpc::ServerContext*,
+grpc::Status RingAdminService::GetConnection(grpc::ServerContext* context,
                                              const v1::GetConnectionRequest* request,
                                              v1::GetConnectionResponse* response) {
+  if (!Authorized(context)) return UnauthenticatedStatus();
   if (request->connection_id() == 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "connection_id is required (ids start at 1)");
@@ -169,9 +280,10 @@ grpc::Status RingAdminService::GetConnection(grpc::ServerContext*,
                                    " (it closed, or never existed)"));
 }
 
-grpc::Status RingAdminService::GetServerStats(grpc::ServerContext*,
+grpc::Status RingAdminService::GetServerStats(grpc::ServerContext* context,
                                               const v1::GetServerStatsRequest*,
                                               v1::GetServerStatsResponse* response) {
+  if (!Authorized(context)) return UnauthenticatedStatus();
   for (Reactor* reactor : reactors_) ToProto(reactor->Snapshot().totals, response->add_reactors());
   if (!reactors_.empty()) {
     // Every reactor runs the same configuration on the same kernel.
@@ -181,75 +293,227 @@ grpc::Status RingAdminService::GetServerStats(grpc::ServerContext*,
     response->set_fallback_reason(first.fallback_reason());
   }
   response->mutable_configuration()->insert(configuration_.begin(), configuration_.end());
+  v1::AdminStats* admin = response->mutable_admin();
+  if (listener_ != nullptr) {
+    admin->set_connections(listener_->connections.load(std::memory_order_relaxed));
+    admin->set_connections_accepted(listener_->connections_accepted.load(std::memory_order_relaxed));
+    admin->set_connections_refused(listener_->connections_refused.load(std::memory_order_relaxed));
+    admin->set_accept_errors(listener_->accept_errors.load(std::memory_order_relaxed));
+    admin->set_max_connections(listener_->max_connections);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    admin->set_watches(open_watches_);
+  }
+  admin->set_watches_started(watches_started_.load(std::memory_order_relaxed));
+  admin->set_watches_refused(watches_refused_.load(std::memory_order_relaxed));
+  admin->set_max_watches(options_.max_watches);
+  admin->set_watch_snapshots(watch_snapshots());
   return grpc::Status::OK;
 }
 
-bool RingAdminService::SleepUnlessDone(grpc::ServerContext* context, uint32_t ms) {
-  // gRPC's sync API has no wake-up on cancellation, so a cancelled call is noticed within
-  // one slice; shutdown wakes the wait at once.
-  constexpr auto kSlice = std::chrono::milliseconds(50);
-  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!shutting_down_ && !context->IsCancelled()) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= end) return true;
-    shutdown_.wait_until(lock, std::min(end, now + kSlice));
+grpc::ServerWriteReactor<grpc::ByteBuffer>* RingAdminService::WatchConnections(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes) {
+  if (!Authorized(context)) return new Refusal(UnauthenticatedStatus());
+  v1::WatchConnectionsRequest request;
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (request_bytes->Dump(&slices).ok()) {
+    for (const grpc::Slice& slice : slices) {
+      bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
   }
-  return false;
+  if (!request.ParseFromString(bytes)) {
+    return new Refusal(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                    "the request is not a WatchConnectionsRequest"));
+  }
+  if (request.interval_ms() < kMinWatchIntervalMs || request.interval_ms() > kMaxWatchIntervalMs) {
+    return new Refusal(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("interval_ms must be in ", kMinWatchIntervalMs, "..", kMaxWatchIntervalMs,
+                     ", got ", request.interval_ms())));
+  }
+  std::vector<size_t> selected;
+  if (grpc::Status s = SelectReactors(request.has_reactor_id(), request.reactor_id(), &selected);
+      !s.ok()) {
+    return new Refusal(std::move(s));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) {
+    return new Refusal(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the admin server is shutting down"));
+  }
+  if (open_watches_ >= options_.max_watches) {
+    watches_refused_.fetch_add(1, std::memory_order_relaxed);
+    return new Refusal(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("this server already has its maximum of ", options_.max_watches,
+                     " watches open (--admin_max_watches); retry when one ends")));
+  }
+  ++open_watches_;
+  watches_started_.fetch_add(1, std::memory_order_relaxed);
+  auto* watch = new Watch(this, std::move(selected), request.interval_ms(), request.changed_only());
+  watches_.push_back(watch);
+  hub_wake_.notify_all();
+  return watch;
 }
 
-grpc::Status RingAdminService::WatchConnections(
-    grpc::ServerContext* context, const v1::WatchConnectionsRequest* request,
-    grpc::ServerWriter<v1::ConnectionsSnapshot>* writer) {
-  if (request->interval_ms() < kMinWatchIntervalMs ||
-      request->interval_ms() > kMaxWatchIntervalMs) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("interval_ms must be in ", kMinWatchIntervalMs, "..",
-                                     kMaxWatchIntervalMs, ", got ", request->interval_ms()));
+void RingAdminService::OnWatchWriteDone(Watch* watch, bool ok) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    watch->writing = false;
+    if (!ok) watch->client_gone = true;
   }
-  std::vector<Reactor*> selected;
-  if (grpc::Status s = SelectReactors(request->has_reactor_id(), request->reactor_id(), &selected);
-      !s.ok()) {
-    return s;
+  hub_wake_.notify_all();
+}
+
+void RingAdminService::OnWatchCancel(Watch* watch) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    watch->cancelled = true;
   }
-  // The connections of the previous snapshot, by id; with changed_only, each one's
-  // serialized form then ("changed" means any field differs, so fields added to the proto
-  // take part without being listed here). Serializing is skipped when nobody asked.
-  absl::flat_hash_map<uint64_t, std::string> previous;
-  uint64_t sequence = 0;
-  do {
-    v1::ConnectionsSnapshot snapshot;
-    snapshot.set_sequence(++sequence);
-    absl::flat_hash_map<uint64_t, std::string> current;
-    for (Reactor* reactor : selected) {
-      const ReactorSnapshot reactor_snapshot = reactor->Snapshot();
-      ToProto(reactor_snapshot.totals, snapshot.add_reactors());
-      for (const ConnectionStats& c : reactor_snapshot.connections) {
-        if (!request->changed_only()) {
-          ToProto(c, false, snapshot.add_connections());
-          current.emplace(c.connection_id, std::string());
-          continue;
-        }
-        v1::Connection connection;
-        ToProto(c, false, &connection);
-        std::string wire = connection.SerializeAsString();
-        auto before = previous.find(c.connection_id);
-        if (before == previous.end() || before->second != wire) {
-          *snapshot.add_connections() = std::move(connection);
-        }
-        current.emplace(c.connection_id, std::move(wire));
+  hub_wake_.notify_all();
+}
+
+void RingAdminService::OnWatchDone(Watch* watch) {
+  delete watch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --open_watches_;
+  }
+  watch_gone_.notify_all();
+}
+
+void RingAdminService::RunHub() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_hub_) {
+    const Clock::time_point now = Clock::now();
+    Clock::time_point next = Clock::time_point::max();
+    std::vector<std::pair<Watch*, grpc::Status>> finish;
+    std::vector<Watch*> send;
+    for (auto it = watches_.begin(); it != watches_.end();) {
+      Watch* w = *it;
+      if (w->writing) {  // OnWriteDone will wake the hub
+        ++it;
+        continue;
       }
+      if (shutting_down_ || w->cancelled || w->client_gone) {
+        finish.emplace_back(
+            w, w->cancelled     ? grpc::Status::CANCELLED
+               : w->client_gone ? grpc::Status::OK  // nobody is left to read a status
+                                : grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                               "the admin server is shutting down"));
+        it = watches_.erase(it);
+        continue;
+      }
+      if (w->due <= now) {
+        w->writing = true;
+        w->due = std::max(w->due + w->interval, now);
+        send.push_back(w);
+      } else {
+        next = std::min(next, w->due);
+      }
+      ++it;
     }
-    for (const auto& [id, wire] : previous) {
-      if (!current.contains(id)) snapshot.add_closed_connection_ids(id);
+    if (finish.empty() && send.empty()) {
+      if (next == Clock::time_point::max()) {
+        hub_wake_.wait(lock);
+      } else {
+        hub_wake_.wait_until(lock, next);
+      }
+      continue;
     }
-    std::sort(snapshot.mutable_closed_connection_ids()->begin(),
-              snapshot.mutable_closed_connection_ids()->end());
-    previous = std::move(current);
-    if (!writer->Write(snapshot)) return grpc::Status::OK;  // the client went away
-  } while (SleepUnlessDone(context, request->interval_ms()));
-  if (context->IsCancelled()) return grpc::Status::CANCELLED;
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the admin server is shutting down");
+    // Taking snapshots waits for the reactors, and gRPC may call back into the service
+    // from StartWrite and Finish: neither under mu_.
+    lock.unlock();
+    for (auto& [w, status] : finish) w->Finish(std::move(status));
+    for (Watch* w : send) {
+      BuildMessage(w, now);
+      w->StartWrite(&w->message);
+    }
+    lock.lock();
+  }
+}
+
+std::shared_ptr<const RingAdminService::SharedSnapshot> RingAdminService::SnapshotFor(
+    size_t index, Clock::time_point now, const SharedSnapshot* previous) {
+  const int64_t slot = (now - epoch_) / std::chrono::milliseconds(kMinWatchIntervalMs);
+  std::shared_ptr<const SharedSnapshot>& cached = cache_[index];
+  // Shared by every watch served in the same slot, but never sent twice to one watch (a
+  // late hub can serve a 100 ms watch twice in one slot).
+  if (cached != nullptr && cached->slot == slot && cached.get() != previous) return cached;
+  auto shared = std::make_shared<SharedSnapshot>();
+  shared->slot = slot;
+  ReactorSnapshot snapshot = reactors_[index]->Snapshot();
+  watch_snapshots_.fetch_add(1, std::memory_order_relaxed);
+  std::sort(snapshot.connections.begin(), snapshot.connections.end(),
+            [](const ConnectionStats& a, const ConnectionStats& b) {
+              return a.connection_id < b.connection_id;
+            });
+  v1::ReactorStats totals;
+  ToProto(snapshot.totals, &totals);
+  AppendLengthDelimited(&shared->reactor, kReactorTag, totals.SerializeAsString());
+  shared->ids.reserve(snapshot.connections.size());
+  shared->offsets.reserve(snapshot.connections.size() + 1);
+  v1::Connection connection;
+  std::string wire;
+  for (const ConnectionStats& c : snapshot.connections) {
+    connection.Clear();
+    ToProto(c, false, &connection);
+    wire.clear();
+    connection.SerializeToString(&wire);
+    shared->ids.push_back(c.connection_id);
+    shared->offsets.push_back(shared->connections.size());
+    AppendLengthDelimited(&shared->connections, kConnectionTag, wire);
+  }
+  shared->offsets.push_back(shared->connections.size());
+  cached = std::move(shared);
+  return cached;
+}
+
+void RingAdminService::BuildMessage(Watch* w, Clock::time_point now) {
+  std::vector<std::shared_ptr<const SharedSnapshot>> current;
+  for (size_t r = 0; r < w->reactors.size(); ++r) {
+    current.push_back(SnapshotFor(w->reactors[r], now, w->previous[r].get()));
+  }
+  w->head.clear();
+  w->head.push_back(static_cast<char>(kSequenceTag));
+  AppendVarint(&w->head, ++w->sequence);
+  std::string closed;
+  for (size_t r = 0; r < current.size(); ++r) {
+    const SharedSnapshot& now_r = *current[r];
+    w->head.append(now_r.reactor);
+    // Both id lists ascend: one merge finds the new, changed and closed connections.
+    const SharedSnapshot* before = w->previous[r].get();
+    const size_t before_count = before != nullptr ? before->ids.size() : 0;
+    size_t j = 0;
+    for (size_t i = 0; i < now_r.ids.size(); ++i) {
+      const uint64_t id = now_r.ids[i];
+      while (j < before_count && before->ids[j] < id) AppendVarint(&closed, before->ids[j++]);
+      const bool existed = j < before_count && before->ids[j] == id;
+      if (w->changed_only && !(existed && before->connection(j) == now_r.connection(i))) {
+        w->head.append(now_r.connection(i));
+      }
+      if (existed) ++j;
+    }
+    while (j < before_count) AppendVarint(&closed, before->ids[j++]);
+  }
+  if (!closed.empty()) AppendLengthDelimited(&w->head, kClosedIdsTag, closed);
+  std::vector<grpc::Slice> slices;
+  slices.emplace_back(w->head.data(), w->head.size());  // a copy: gRPC may outlive the write
+  if (!w->changed_only) {
+    // The connections go out as references to the shared bytes; each slice keeps its
+    // snapshot alive until gRPC has sent it.
+    for (const auto& snapshot : current) {
+      if (snapshot->connections.empty()) continue;
+      auto* owner = new std::shared_ptr<const SharedSnapshot>(snapshot);
+      slices.emplace_back(
+          const_cast<char*>(snapshot->connections.data()), snapshot->connections.size(),
+          [](void* p) { delete static_cast<std::shared_ptr<const SharedSnapshot>*>(p); }, owner);
+    }
+  }
+  w->message = grpc::ByteBuffer(slices.data(), slices.size());
+  w->previous = std::move(current);
 }
 
 }  // namespace ringside::admin

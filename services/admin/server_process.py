@@ -3,6 +3,7 @@ run under Bazel with //services:server in their runfiles.
 
     server = Server("--incremental=false")       # HTTP and admin on free ports
     server = Server(admin=False, stderr=log)     # HTTP only; stderr to a file
+    code, stderr = failed_start("--admin_address=0.0.0.0:0")   # a start that must fail
     sock = pipeline(server.http_port, 8)         # 8 pipelined requests, all answered
     ... grpc.insecure_channel(server.admin) ...
     assert server.stop() == 0                     # SIGTERM: a clean exit
@@ -56,6 +57,21 @@ class Server:
         code = self.process.wait(timeout=TIMEOUT)
         self.process.stdout.close()
         return code
+
+
+def failed_start(*flags):
+    """Runs the server with `flags`, which must make it exit at start: (exit code, stderr),
+    or (None, stderr) if it was still running after 10 s (it started instead; killed)."""
+    process = subprocess.Popen(
+        [SERVER, "--port=0", "--admin_address=127.0.0.1:0", "--reactors=1", *flags],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _, stderr = process.communicate(timeout=10)
+        return process.returncode, stderr
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+        return None, stderr
 
 
 def pipeline(port, depth):
