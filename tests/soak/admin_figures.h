@@ -15,6 +15,9 @@ namespace ringside::soak {
 
 struct AdminFigures {
   uint64_t connections = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t connections_refused = 0;
+  uint64_t idle_detaches = 0;  // rings given back by idle connections
   uint64_t bgids_in_use = 0;   // held by live rings and by pooled ones
   uint64_t pooled_rings = 0;   // torn-down rings kept registered for reuse, with their bgid
   uint64_t reserved_bytes = 0;  // slab bytes of every ring, live and pooled
