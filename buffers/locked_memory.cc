@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <bit>
+
 #include "absl/strings/str_cat.h"
 
 namespace ringside {
@@ -21,25 +23,25 @@ size_t Pages(size_t bytes) {
 }  // namespace
 
 size_t IoUringLockedBytes(unsigned sq_entries, unsigned cq_entries) {
+  sq_entries = std::bit_ceil(sq_entries);  // as the kernel rounds them
+  cq_entries = std::bit_ceil(cq_entries);
   const size_t rings = kRingHeaderBytes + size_t{cq_entries} * sizeof(io_uring_cqe) +
                        size_t{sq_entries} * sizeof(uint32_t);  // the SQ index array
   return Pages(rings) + Pages(size_t{sq_entries} * sizeof(io_uring_sqe));
 }
 
 absl::Status LockedMemoryError(const std::string& what, size_t bytes) {
-  const std::string refused =
-      absl::StrCat(what, ": Cannot allocate memory (it needs ", bytes / 1024,
-                   " KiB of locked memory)");
+  const std::string refused = absl::StrCat(what, ": Cannot allocate memory: it needs ",
+                                           bytes / 1024, " KiB of locked memory");
   rlimit limit{};
   if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
     return absl::ResourceExhaustedError(refused);
   }
   return absl::ResourceExhaustedError(absl::StrCat(
-      refused, ". The kernel charges io_urings and buffer rings to RLIMIT_MEMLOCK, which is ",
-      limit.rlim_cur / 1024,
-      " KiB for this user, counted over all its processes. Raise it (`ulimit -l`, "
-      "LimitMEMLOCK= in a systemd unit, memlock in /etc/security/limits.conf) or use fewer "
-      "or smaller rings"));
+      refused, ", and RLIMIT_MEMLOCK (", limit.rlim_cur / 1024,
+      " KiB; every io_uring and buffer ring of this user's processes counts against it) has "
+      "less left. Raise it (`ulimit -l`, LimitMEMLOCK= in a systemd unit, memlock in "
+      "/etc/security/limits.conf) or use fewer or smaller rings"));
 }
 
 }  // namespace ringside

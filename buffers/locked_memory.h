@@ -27,8 +27,9 @@
 
 namespace ringside {
 
-// Locked memory an io_uring of these sizes is charged (SQ/CQ rings and SQE array, each
-// rounded up to whole pages; the ring header is counted at its largest).
+// Locked memory an io_uring of these sizes is charged (entries rounded up to powers of two
+// as the kernel does; SQ/CQ rings and SQE array, each rounded up to whole pages; the ring
+// header counted at its largest).
 size_t IoUringLockedBytes(unsigned sq_entries, unsigned cq_entries);
 
 // ResourceExhausted for `what`, refused with ENOMEM although it needed only `bytes` of

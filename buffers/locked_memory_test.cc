@@ -38,7 +38,8 @@ TEST(LockedMemoryTest, ErrorNamesTheLimitItsValueAndTheFixes) {
   const absl::Status error = LockedMemoryError("io_uring_queue_init", 544768);
   EXPECT_TRUE(absl::IsResourceExhausted(error));
   const std::string message(error.message());
-  EXPECT_EQ(message.rfind("io_uring_queue_init: Cannot allocate memory (it needs 532 KiB", 0), 0u)
+  EXPECT_EQ(message.rfind("io_uring_queue_init: Cannot allocate memory: it needs 532 KiB", 0),
+            0u)
       << message;
   for (const char* part : {"RLIMIT_MEMLOCK", "1024 KiB", "ulimit -l", "LimitMEMLOCK=",
                            "fewer or smaller rings"}) {

@@ -54,7 +54,9 @@ struct ReactorConfig {
   uint32_t id = 0;
   std::string address = "0.0.0.0";
   uint16_t port = 0;                 // 0: an ephemeral port, see Reactor::port()
-  unsigned queue_entries = 4096;     // SQ size; the CQ is four times that
+  // SQ size; the CQ is four times that. An unprivileged user pays for both out of its
+  // RLIMIT_MEMLOCK (buffers/locked_memory.h): 532 KiB at 4096.
+  unsigned queue_entries = 4096;
   BufferManagerConfig buffers;
   uint32_t ring_idle_ms = 2000;
   size_t output_high_water = 1 << 20;

@@ -30,6 +30,7 @@
 #include "reactor/connection_handler.h"
 #include "reactor/block_pool.h"
 #include "reactor/input_stream.h"
+#include "reactor/interval_log.h"
 #include "reactor/output_chain.h"
 #include "reactor/reactor.h"
 #include "reactor/reactor_stats.h"
@@ -186,6 +187,15 @@ class Reactor::Impl {
   void StopAccepting();
 
   // receive.cc
+  RingId AcquireRing();
+  // A connection's ring is its own (incremental mode), or the reactor's shared ring: every
+  // connection's in shared mode, in incremental mode theirs that could not have their own.
+  bool OwnsRing(const Connection& c) const {
+    return c.ring_attached && !manager_->IsShared(c.ring);
+  }
+  bool OnSharedRing(const Connection& c) const {
+    return c.ring_attached && manager_->IsShared(c.ring);
+  }
   bool WantsInput(const Connection& c) const;
   void UpdateReceive(Connection& c);
   void ArmRecv(Connection& c);
@@ -226,6 +236,7 @@ class Reactor::Impl {
   static constexpr uint64_t kStoppingSweepMs = 10;
   static constexpr size_t kKeptSendSlots = 64;
   static constexpr size_t kKeptOutputBlocks = 16;  // free blocks the pool keeps for reuse
+  static constexpr uint64_t kResourceLogIntervalMs = 10000;  // see IntervalLog
 
   Reactor* const self_;
   const ReactorConfig config_;
@@ -262,11 +273,12 @@ class Reactor::Impl {
   std::vector<SlotRef> ring_owner_;  // per-connection ring slot -> its connection
   std::vector<SlotRef> output_list_;
   std::vector<SlotRef> resume_input_;
-  std::vector<SlotRef> parked_;  // shared mode: receives waiting for the shared ring
+  std::vector<SlotRef> parked_;  // receives waiting for the shared ring
   uint64_t live_ = 0;
   uint64_t lingering_ = 0;
   uint64_t detached_recycled_ = 0;  // incremental: counters of rings connections gave back
   uint64_t detached_retired_bytes_ = 0;
+  IntervalLog shared_ring_log_{kResourceLogIntervalMs};  // connections refused their own ring
   ReactorTotals totals_;
 };
 

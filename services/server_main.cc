@@ -31,12 +31,21 @@ ABSL_FLAG(int, reactors, static_cast<int>(std::thread::hardware_concurrency()),
           "reactor threads, each with its own io_uring and SO_REUSEPORT listener");
 ABSL_FLAG(std::string, protocol, "http", "http or echo");
 ABSL_FLAG(bool, incremental, true,
-          "per-connection rings with IOU_PBUF_RING_INC; false: one shared ring per reactor");
+          "per-connection rings with IOU_PBUF_RING_INC (a connection that cannot have one: "
+          "no bgid, over --buffer_budget_mb, or RLIMIT_MEMLOCK used up, is served on the "
+          "reactor's shared ring); false: one shared ring per reactor");
 ABSL_FLAG(bool, force_incremental_fallback, false,
           "behave as a kernel without IOU_PBUF_RING_INC (tests the shared-ring fallback)");
 ABSL_FLAG(int, buffer_size, 16384, "bytes per receive buffer");
-ABSL_FLAG(int, ring_entries, 1024, "buffers in a reactor's shared ring (shared mode)");
-ABSL_FLAG(int, conn_ring_entries, 8, "buffers in each connection's ring (incremental mode)");
+ABSL_FLAG(int, ring_entries, 1024,
+          "buffers in a reactor's shared ring (shared mode; in incremental mode, the ring of "
+          "connections without their own)");
+ABSL_FLAG(int, conn_ring_entries, 8,
+          "buffers in each connection's ring (incremental mode); every ring costs at least a "
+          "4 KiB page of the user's RLIMIT_MEMLOCK (`ulimit -l`)");
+ABSL_FLAG(int, queue_entries, 4096,
+          "each reactor's io_uring: SQ entries, and four times as many CQ entries (1 to "
+          "16384); 4096 costs 532 KiB of the user's RLIMIT_MEMLOCK (`ulimit -l`) per reactor");
 ABSL_FLAG(int, handler_threads, 0, "HTTP app worker threads; 0 runs it on the reactors");
 ABSL_FLAG(int, ring_idle_ms, 2000,
           "a connection idle this long, holding no buffers, gives its ring back");
@@ -114,6 +123,11 @@ int Main() {
   const int port = absl::GetFlag(FLAGS_port);
   if (port < 0 || port > 65535) return Fail("--port must be in [0, 65535]");
   ReactorConfig config;
+  const int queue_entries = absl::GetFlag(FLAGS_queue_entries);
+  if (queue_entries < 1 || queue_entries > 16384) {
+    return Fail(absl::StrCat("--queue_entries must be in [1, 16384], got ", queue_entries));
+  }
+  config.queue_entries = static_cast<unsigned>(queue_entries);
   config.address = absl::GetFlag(FLAGS_address);
   config.port = static_cast<uint16_t>(port);
   if (!ParseWait(absl::GetFlag(FLAGS_wait), &config.wait)) {

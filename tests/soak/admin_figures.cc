@@ -38,6 +38,8 @@ absl::StatusOr<AdminFigures> ReadAdminFigures(const std::string& address) {
     figures.output_blocks_in_use += reactor.output_blocks_in_use();
     figures.send_timeouts += reactor.send_timeouts();
     figures.requests_rejected += reactor.requests_rejected();
+    figures.shared_ring_fallbacks += reactor.shared_ring_fallbacks();
+    figures.ring_memory_refusals += reactor.ring_memory_refusals();
   }
   return figures;
 }

@@ -30,6 +30,8 @@ struct AdminFigures {
   uint64_t output_blocks_in_use = 0;
   uint64_t send_timeouts = 0;
   uint64_t requests_rejected = 0;
+  uint64_t shared_ring_fallbacks = 0;  // connections served without a ring of their own
+  uint64_t ring_memory_refusals = 0;   // rings the kernel refused for locked memory
 };
 
 // Asks the admin service at HOST:PORT (no token) for GetServerStats.

@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -45,6 +46,13 @@ std::string ReadFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+int LinesContaining(const std::string& text, const std::string& part) {
+  int lines = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines += line.find(part) != std::string::npos;
+  return lines;
 }
 
 // The client's sockets: its soft RLIMIT_NOFILE goes up to the hard one.
@@ -93,17 +101,20 @@ TEST(LockedMemoryTest, NineteenThousandIncrementalConnectionsAreServedUnderEight
                {"--reactors=2", "--incremental=true"});
   ASSERT_TRUE(server.started().ok()) << server.started().status() << "\n" << server.log();
   const uint16_t port = server.process().port();
+  const auto start = std::chrono::steady_clock::now();
 
   std::vector<std::unique_ptr<LoadConnection>> clients;
   clients.reserve(kConnections);
   for (int i = 0; i < kConnections; ++i) {
-    clients.push_back(LoadConnection::Connect(port));
+    clients.push_back(LoadConnection::Connect(port, 0, INADDR_LOOPBACK + i % 2));
     ASSERT_NE(clients.back(), nullptr) << "connect " << i << ": " << std::strerror(errno);
   }
+  const auto connected = std::chrono::steady_clock::now();
   uint64_t held = 0;
   EXPECT_TRUE(WaitFor([&] { return (held = server.Figures().connections) == kConnections; },
                       seconds(30)))
       << "the server holds " << held << " of " << kConnections << " connections";
+  const auto all_held = std::chrono::steady_clock::now();
 
   std::mt19937_64 rng(14);
   Poller poller;
@@ -137,6 +148,28 @@ TEST(LockedMemoryTest, NineteenThousandIncrementalConnectionsAreServedUnderEight
   }
   EXPECT_EQ(answered, kConnections) << unanswered << " unanswered, the first: " << first_failure
                                     << "\nserver log:\n" << server.log();
+  const AdminFigures figures = server.Figures();
+  const auto ms = [](auto d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  std::printf("%d connections: connected in %lld ms, all held after %lld ms more, answered "
+              "after %lld ms more; %llu served on the shared ring, %llu rings refused for "
+              "locked memory\n",
+              kConnections, static_cast<long long>(ms(connected - start)),
+              static_cast<long long>(ms(all_held - connected)),
+              static_cast<long long>(ms(std::chrono::steady_clock::now() - all_held)),
+              static_cast<unsigned long long>(figures.shared_ring_fallbacks),
+              static_cast<unsigned long long>(figures.ring_memory_refusals));
+  EXPECT_EQ(figures.connections_refused, 0u);
+  EXPECT_GT(figures.ring_memory_refusals, 0u) << "8 MiB held every connection's ring?";
+  EXPECT_GT(figures.shared_ring_fallbacks, 15000u);
+  // Logged, naming the limit, but at most once per reactor per 10 s.
+  const std::string log = server.log();
+  const int lines = LinesContaining(log, "served on the shared ring");
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(lines, 1) << log;
+  EXPECT_LE(lines, 2 * (1 + elapsed / seconds(10))) << log;
+  EXPECT_NE(log.find("RLIMIT_MEMLOCK"), std::string::npos) << log;
 }
 
 TEST(LockedMemoryTest, IdleConnectionReattachingWhileMemoryIsShortIsAnswered) {
@@ -183,6 +216,10 @@ TEST(LockedMemoryTest, IdleConnectionReattachingWhileMemoryIsShortIsAnswered) {
         << "request " << exchange.request.substr(0, 40) << " got " << response.size()
         << " bytes: " << checker.error() << "\nserver log:\n" << server.log();
   }
+  const AdminFigures after = server.Figures();
+  EXPECT_GT(after.ring_memory_refusals, 0u);
+  EXPECT_GE(after.shared_ring_fallbacks, static_cast<uint64_t>(kIdle));
+  EXPECT_EQ(after.connections_refused, 0u);
 }
 
 TEST(LockedMemoryTest, StartUpWithoutEnoughLockedMemoryNamesTheLimitAndTheFix) {
