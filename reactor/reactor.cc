@@ -177,8 +177,8 @@ absl::Status Reactor::Impl::SetUpRing() {
       return absl::OkStatus();
     }
   }
-  const unsigned cq_entries = config_.queue_entries * 4;
   if (err == -ENOMEM) {
+    const unsigned cq_entries = config_.queue_entries * 4;
     return LockedMemoryError(absl::StrCat("io_uring_queue_init (", config_.queue_entries,
                                           " SQ, ", cq_entries, " CQ entries)"),
                              IoUringLockedBytes(config_.queue_entries, cq_entries));

@@ -30,7 +30,8 @@ absl::StatusOr<std::unique_ptr<UnprivilegedCommand>> UnprivilegedCommand::Create
   if (mkdtemp(directory) == nullptr) {
     return absl::InternalError(absl::StrCat("mkdtemp: ", std::strerror(errno)));
   }
-  const std::string copy = absl::StrCat(directory, "/", std::filesystem::path(binary).filename().string());
+  const std::string copy =
+      absl::StrCat(directory, "/", std::filesystem::path(binary).filename().string());
   std::error_code error;
   std::filesystem::copy_file(binary, copy, error);
   if (error || chmod(directory, 0755) != 0 || chmod(copy.c_str(), 0755) != 0) {
