@@ -78,7 +78,7 @@ struct RingId {
 };
 
 struct BufferManagerStats {
-  uint64_t rings_live = 0;
+  uint64_t rings_live = 0;  // connections' own rings; in shared mode, the shared ring
   uint64_t rings_pooled = 0;
   uint64_t rings_awaiting_release = 0;  // detached with leases outstanding
   uint64_t rings_created = 0;
