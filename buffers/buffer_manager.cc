@@ -29,15 +29,17 @@ BufferManager::~BufferManager() {
 }
 
 absl::Status BufferManager::Init() {
-  if (!config_.incremental) return InitShared();
-  absl::StatusOr<RingId> probe = AttachRing();
-  if (probe.ok()) {
-    DetachRing(*probe);
-    return absl::OkStatus();
+  if (config_.incremental) {
+    absl::StatusOr<RingId> probe = AttachRing();
+    if (probe.ok()) {
+      DetachRing(*probe);
+    } else if (absl::IsUnimplemented(probe.status())) {
+      fallback_reason_ = std::string(probe.status().message());
+      config_.incremental = false;
+    } else {
+      return probe.status();
+    }
   }
-  if (!absl::IsUnimplemented(probe.status())) return probe.status();
-  fallback_reason_ = std::string(probe.status().message());
-  config_.incremental = false;
   return InitShared();
 }
 
@@ -51,6 +53,9 @@ absl::Status BufferManager::InitShared() {
   stats_.ring_syscalls += kSyscallsPerRingSetup;
   ++stats_.rings_created;
   shared_ = Occupy(*std::move(ring));
+  // In incremental mode rings_live counts connections' own rings; the shared ring's use
+  // shows in the reactor's count of connections that fell back to it.
+  if (!config_.incremental) ++stats_.rings_live;
   return absl::OkStatus();
 }
 
@@ -86,6 +91,7 @@ absl::StatusOr<std::unique_ptr<BufferRing>> BufferManager::NewConnectionRing() {
   absl::StatusOr<std::unique_ptr<BufferRing>> ring = BufferRing::Create(uring_, ring_config);
   if (!ring.ok()) {
     gids_.Release(*bgid).IgnoreError();
+    if (absl::IsResourceExhausted(ring.status())) ++stats_.memory_refusals;
     return ring.status();
   }
   stats_.ring_syscalls += kSyscallsPerRingSetup;
@@ -98,6 +104,7 @@ absl::StatusOr<RingId> BufferManager::AttachRing() {
   if (!config_.incremental) return shared_;
   absl::StatusOr<std::unique_ptr<BufferRing>> ring = NewConnectionRing();
   if (!ring.ok()) return ring.status();
+  ++stats_.rings_live;
   return Occupy(*std::move(ring));
 }
 
@@ -113,13 +120,11 @@ RingId BufferManager::Occupy(std::unique_ptr<BufferRing> ring) {
   Slot& s = slots_[slot];
   s.ring = std::move(ring);
   s.state = SlotState::kLive;
-  ++stats_.rings_live;
   return RingId{slot, s.generation};
 }
 
 void BufferManager::DetachRing(RingId id) {
-  if (!config_.incremental) return;
-  if (ring(id) == nullptr) return;
+  if (IsShared(id) || ring(id) == nullptr) return;
   Slot& s = slots_[id.slot];
   --stats_.rings_live;
   if (s.ring->has_readers()) {

@@ -3,13 +3,17 @@
 //
 // Shared mode registers one ring (bgid 0 by default) that every connection of the reactor
 // receives into. Incremental mode gives each connection its own IOU_PBUF_RING_INC ring under
-// a bgid from a GidAllocator. If the kernel refuses IOU_PBUF_RING_INC, Init() falls back to
-// shared mode and fallback_reason() says why.
+// a bgid from a GidAllocator, and registers the shared ring too: a connection that cannot
+// have a ring of its own (no bgid left, over the budget, or the kernel refused the ring's
+// locked memory — RLIMIT_MEMLOCK, see locked_memory.h) receives into the shared ring
+// instead. If the kernel refuses IOU_PBUF_RING_INC, Init() falls back to shared mode and
+// fallback_reason() says why.
 //
 //   Mailbox<uint64_t> releases(65536, [&] { WakeReactor(); });
 //   BufferManager manager(&uring, config, &releases);
 //   if (absl::Status s = manager.Init(); !s.ok()) return s;
-//   absl::StatusOr<RingId> ring = manager.AttachRing();   // per connection
+//   absl::StatusOr<RingId> own = manager.AttachRing();   // per connection
+//   RingId ring = own.ok() ? *own : manager.shared();    // no ring of its own to be had
 //   ... prep a multishot recv with buffer select on manager.bgid(*ring) ...
 //   BufferLease lease = manager.Receive(*ring, cqe->res, cqe->flags);
 //   ... once per loop iteration:
@@ -74,7 +78,7 @@ struct RingId {
 };
 
 struct BufferManagerStats {
-  uint64_t rings_live = 0;
+  uint64_t rings_live = 0;  // connections' own rings; in shared mode, the shared ring
   uint64_t rings_pooled = 0;
   uint64_t rings_awaiting_release = 0;  // detached with leases outstanding
   uint64_t rings_created = 0;
@@ -84,6 +88,9 @@ struct BufferManagerStats {
   uint64_t stale_releases = 0;  // releases that found no live ring (after teardown/reuse)
   uint64_t budget_refusals = 0;
   uint64_t bgid_refusals = 0;
+  // Connection rings the kernel refused for lack of memory: RLIMIT_MEMLOCK for the ring's
+  // descriptor pages (or address space for its slab).
+  uint64_t memory_refusals = 0;
   uint64_t release_queue_full_retries = 0;
   uint64_t releases_queued = 0;  // releases that came from other threads through the queue
   uint64_t reserved_bytes = 0;  // slab bytes of every ring this manager holds
@@ -100,7 +107,8 @@ class BufferManager final : public ReleaseSink {
   BufferManager(const BufferManager&) = delete;
   BufferManager& operator=(const BufferManager&) = delete;
 
-  // Registers the shared ring, or probes incremental support (falling back to shared).
+  // Probes incremental support (falling back to shared mode), then registers the shared
+  // ring. Fails when the kernel refuses either (ResourceExhausted names RLIMIT_MEMLOCK).
   absl::Status Init();
   void BindToCurrentThread() { owner_ = pthread_self(); }
 
@@ -109,7 +117,8 @@ class BufferManager final : public ReleaseSink {
   const BufferManagerConfig& config() const { return config_; }
 
   // A ring for a new or re-attaching connection: its own ring in incremental mode, the
-  // shared ring otherwise. ResourceExhausted when bgids or the budget run out.
+  // shared ring otherwise. ResourceExhausted when bgids, the budget or locked memory run
+  // out; the connection can receive into shared() instead.
   absl::StatusOr<RingId> AttachRing();
   // The connection no longer receives into this ring (closed, or idle). Incremental rings
   // return to the pool once their last lease is released. No-op for the shared ring.
@@ -117,8 +126,10 @@ class BufferManager final : public ReleaseSink {
 
   // The live ring `id` names, or nullptr when it was detached.
   BufferRing* ring(RingId id);
-  // Shared mode: the reactor's one ring (for its reactor-wide stats); nullptr otherwise.
-  BufferRing* shared_ring() { return incremental() ? nullptr : ring(shared_); }
+  // The shared ring, in both modes (see the header comment); never detached.
+  RingId shared() const { return shared_; }
+  bool IsShared(RingId id) const { return id == shared_; }
+  BufferRing* shared_ring() { return ring(shared_); }
   uint16_t bgid(RingId id) { return ring(id)->bgid(); }
 
   // Accounts a recv CQE on ring `id`. The lease is empty when the CQE carried no bytes.
@@ -166,7 +177,7 @@ class BufferManager final : public ReleaseSink {
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> dirty_slots_;
   std::vector<std::unique_ptr<BufferRing>> pool_;
-  RingId shared_{};
+  RingId shared_{.slot = UINT32_MAX};  // names no slot until InitShared
   BufferManagerStats stats_;
 };
 

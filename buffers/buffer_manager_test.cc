@@ -191,6 +191,33 @@ TEST(BufferManagerTest, BgidExhaustionRefusesThatConnectionOnly) {
   for (RingId id : ids) EXPECT_NE(f.manager.ring(id), nullptr);
 }
 
+TEST(BufferManagerTest, ConnectionRefusedItsOwnRingReceivesIntoTheSharedRing) {
+  BufferManagerConfig config = Incremental();
+  config.last_bgid = 3;  // two connection rings
+  config.shared_entries = 8;
+  Fixture f(config);
+  RingId own = *f.manager.AttachRing();
+  ASSERT_TRUE(f.manager.AttachRing().ok());
+  ASSERT_TRUE(absl::IsResourceExhausted(f.manager.AttachRing().status()));
+  const RingId shared = f.manager.shared();
+  EXPECT_TRUE(f.manager.IsShared(shared));
+  EXPECT_FALSE(f.manager.IsShared(own));
+  ASSERT_NE(f.manager.ring(shared), nullptr);
+  EXPECT_EQ(f.manager.bgid(shared), 0);
+  EXPECT_FALSE(f.manager.ring(shared)->config().incremental);
+  SocketPair sockets;
+  f.uring.ArmRecv(sockets.server, f.manager.bgid(shared), kRecv);
+  WriteAll(sockets.client, "no ring of its own");
+  std::vector<BufferLease> held;
+  EXPECT_EQ(ReceiveHolding(f, shared, 18, &held), "no ring of its own");
+  held.clear();
+  EXPECT_EQ(f.manager.ring(shared)->stats().buffers_recycled, 1u);
+  f.manager.DetachRing(shared);
+  EXPECT_NE(f.manager.ring(shared), nullptr) << "the shared ring is never detached";
+  EXPECT_EQ(f.manager.stats().rings_live, 2u) << "only connections' own rings count";
+  EXPECT_EQ(f.manager.stats().memory_refusals, 0u);
+}
+
 TEST(BufferManagerTest, KernelWithoutIncrementalFallsBackToShared) {
   BufferManagerConfig config = Incremental();
   config.simulate_incremental_unsupported = true;

@@ -8,21 +8,21 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "buffers/locked_memory.h"
 
 namespace ringside {
 namespace {
 
 absl::Status RegistrationError(int err, const BufferRingConfig& config) {
   const std::string what = absl::StrCat("registering buffer ring bgid ", config.bgid, " (",
-                                        config.entries, " x ", config.buffer_size,
-                                        " bytes): ", std::strerror(-err));
+                                        config.entries, " x ", config.buffer_size, " bytes)");
   switch (-err) {
     case EEXIST:
-      return absl::AlreadyExistsError(what);
+      return absl::AlreadyExistsError(absl::StrCat(what, ": ", std::strerror(-err)));
     case ENOMEM:
-      return absl::ResourceExhaustedError(what);
+      return LockedMemoryError(what, uring_compat::BufRingBytes(config.entries));
     default:
-      return absl::InternalError(what);
+      return absl::InternalError(absl::StrCat(what, ": ", std::strerror(-err)));
   }
 }
 

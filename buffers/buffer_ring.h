@@ -73,7 +73,8 @@ class BufferRing {
  public:
   // Registers the ring. Errors: InvalidArgument for bad sizes, Unimplemented ("unsupported")
   // when the kernel refuses IOU_PBUF_RING_INC, AlreadyExists for a bgid in use,
-  // ResourceExhausted for ENOMEM, Internal for any other registration failure.
+  // ResourceExhausted for ENOMEM (RLIMIT_MEMLOCK: see locked_memory.h), Internal for any
+  // other registration failure.
   static absl::StatusOr<std::unique_ptr<BufferRing>> Create(io_uring* ring,
                                                             const BufferRingConfig& config);
   ~BufferRing();

@@ -1,5 +1,5 @@
 // Accepting: one multishot accept on the listener; each new socket gets a slot, a ring and
-// a handler, or is refused (limits, buffers, shutdown) and counted. Out of file descriptors,
+// a handler, or is refused (limits, shutdown) and counted. Out of file descriptors,
 // the listener backs off instead of re-arming into the same failure.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -100,12 +100,6 @@ void Reactor::Impl::StopAccepting() {
 void Reactor::Impl::NewConnection(int fd) {
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  absl::StatusOr<RingId> ring = manager_->AttachRing();
-  if (!ring.ok()) {
-    // Out of bgids or over the buffer budget: refuse this connection only.
-    if (config_.total_connections) config_.total_connections->Release();
-    return Refuse(fd, &totals_.refused_no_buffers);
-  }
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -124,10 +118,9 @@ void Reactor::Impl::NewConnection(int fd) {
   c.timer_deadline_ms = 0;
   c.phase = Phase::kOpen;
   c.receive = Receive::kStopped;
-  c.in.set_pin_buffers(manager_->incremental());
   ++live_;
   ++totals_.connections_accepted;
-  AttachRing(c, *ring);
+  AttachRing(c, AcquireRing());
   UpdateReceive(c);
   ScheduleSweep(c.last_activity_ms + SweepPeriodMs());
 }

@@ -3,12 +3,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <future>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "buffers/locked_memory.h"
 #include "reactor/sockets.h"
 #include "reactor/reactor_impl.h"
 
@@ -188,6 +190,12 @@ absl::Status Reactor::Impl::SetUpRing() {
       ring_ready_ = true;
       return absl::OkStatus();
     }
+  }
+  if (err == -ENOMEM) {
+    const unsigned cq_entries = config_.queue_entries * 4;
+    return LockedMemoryError(absl::StrCat("io_uring_queue_init (", config_.queue_entries,
+                                          " SQ, ", cq_entries, " CQ entries)"),
+                             IoUringLockedBytes(config_.queue_entries, cq_entries));
   }
   return absl::InternalError(absl::StrCat("io_uring_queue_init: ", std::strerror(-err)));
 }

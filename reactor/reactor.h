@@ -59,7 +59,9 @@ struct ReactorConfig {
   // on the first reactor of a group and Start() fails (Unavailable) if anything already
   // holds the address and port, instead of joining it.
   bool exclusive_port = false;
-  unsigned queue_entries = 4096;     // SQ size; the CQ is four times that
+  // SQ size; the CQ is four times that. An unprivileged user pays for both out of its
+  // RLIMIT_MEMLOCK (buffers/locked_memory.h): 532 KiB at 4096.
+  unsigned queue_entries = 4096;
   BufferManagerConfig buffers;
   uint32_t ring_idle_ms = 2000;
   size_t output_high_water = 1 << 20;

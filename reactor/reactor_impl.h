@@ -199,6 +199,15 @@ class Reactor::Impl {
   void StopAccepting();
 
   // receive.cc
+  RingId AcquireRing();
+  // A connection's ring is its own (incremental mode), or the reactor's shared ring: every
+  // connection's in shared mode, in incremental mode theirs that could not have their own.
+  bool OwnsRing(const Connection& c) const {
+    return c.ring_attached && !manager_->IsShared(c.ring);
+  }
+  bool OnSharedRing(const Connection& c) const {
+    return c.ring_attached && manager_->IsShared(c.ring);
+  }
   bool WantsInput(const Connection& c) const;
   void UpdateReceive(Connection& c);
   void ArmRecv(Connection& c);
@@ -286,11 +295,12 @@ class Reactor::Impl {
   std::vector<SlotRef> ring_owner_;  // per-connection ring slot -> its connection
   std::vector<SlotRef> output_list_;
   std::vector<SlotRef> resume_input_;
-  std::vector<SlotRef> parked_;  // shared mode: receives waiting for the shared ring
+  std::vector<SlotRef> parked_;  // receives waiting for the shared ring
   uint64_t live_ = 0;
   uint64_t lingering_ = 0;
   uint64_t detached_recycled_ = 0;  // incremental: counters of rings connections gave back
   uint64_t detached_retired_bytes_ = 0;
+  IntervalLog shared_ring_log_;  // connections refused a ring of their own
   ReactorTotals totals_;
 };
 

@@ -46,13 +46,16 @@ struct ReactorTotals {
   uint32_t reactor_id = 0;
   uint64_t connections = 0;
   uint64_t connections_accepted = 0;
-  uint64_t connections_refused = 0;  // all reasons; the next three say which
+  uint64_t connections_refused = 0;  // all reasons; the next two say which
   uint64_t refused_connection_limit = 0;
-  uint64_t refused_no_buffers = 0;
   uint64_t refused_stopping = 0;
   // Accepts that failed for want of a file descriptor or kernel memory (EMFILE, ENFILE,
   // ENOBUFS, ENOMEM); the listener backs off and new connections wait in its backlog.
   uint64_t accept_failures = 0;
+  // Incremental mode: connections (new, or idle ones re-attaching) served on the shared
+  // ring because no ring of their own could be had: no bgid left, over the buffer budget,
+  // or the kernel refused its locked memory (buffers.memory_refusals counts those).
+  uint64_t shared_ring_fallbacks = 0;
   uint64_t idle_timeouts = 0;
   uint64_t handler_timeouts = 0;    // e.g. HTTP header-read timeouts
   uint64_t requests_rejected = 0;   // refused by a protocol rule or limit (4xx and close)

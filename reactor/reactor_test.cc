@@ -104,9 +104,15 @@ TEST_P(ReactorTest, ThousandConcurrentConnectionsEachGetTheirOwnBytes) {
   const ReactorSnapshot snap = reactor->Snapshot();
   EXPECT_EQ(snap.totals.connections, 1000u);
   if (GetParam().incremental) {
+    // Each on a ring of its own, unless the kernel refused its locked memory: in Bazel's
+    // sandbox root is charged like any user (a user namespace), and its 8 MiB are shared
+    // with every test running meanwhile. Those are served on the shared ring.
     std::set<uint32_t> bgids;
-    for (const ConnectionStats& c : snap.connections) bgids.insert(c.bgid);
-    EXPECT_EQ(bgids.size(), 1000u);
+    for (const ConnectionStats& c : snap.connections) {
+      if (c.incremental) bgids.insert(c.bgid);
+    }
+    EXPECT_EQ(bgids.size() + snap.totals.shared_ring_fallbacks, 1000u);
+    EXPECT_EQ(snap.totals.shared_ring_fallbacks, snap.totals.buffers.memory_refusals);
   }
 }
 
@@ -332,30 +338,41 @@ TEST_P(ReactorTest, TotalLimitIsSharedByEveryReactorOfAGroup) {
   EXPECT_EQ(again.ReadExactly(1), "y");
 }
 
-TEST_P(ReactorTest, BgidExhaustionRefusesOnlyTheNewConnection) {
+TEST_P(ReactorTest, ConnectionsBeyondTheBgidsAreServedOnTheSharedRing) {
   if (!GetParam().incremental) GTEST_SKIP() << "shared mode has one bgid per reactor";
   ReactorConfig config = Config();
   config.buffers.first_bgid = 2;
   config.buffers.last_bgid = 4;  // three connection rings
   auto reactor = StartEcho(config);
-  std::vector<TestClient> admitted;
-  for (int i = 0; i < 3; ++i) {
-    admitted.emplace_back(reactor->port());
-    admitted.back().Send("x");
-    ASSERT_EQ(admitted.back().ReadExactly(1), "x");
+  std::vector<TestClient> clients;
+  for (int i = 0; i < 5; ++i) {
+    clients.emplace_back(reactor->port());
+    const std::string data = Pattern(20000, i);  // several buffers of either ring
+    clients.back().Send(data);
+    ASSERT_TRUE(clients.back().ReadExactly(data.size()) == data) << "client " << i;
   }
-  TestClient refused(reactor->port());
-  EXPECT_TRUE(refused.WaitForClose());
-  for (TestClient& client : admitted) {
+  const ReactorSnapshot snap = reactor->Snapshot();
+  EXPECT_EQ(snap.totals.connections, 5u);
+  EXPECT_EQ(snap.totals.connections_refused, 0u);
+  EXPECT_EQ(snap.totals.shared_ring_fallbacks, 2u);
+  EXPECT_EQ(snap.totals.buffers.bgid_refusals, 2u);
+  EXPECT_EQ(snap.totals.buffers.rings_live, 3u);
+  std::set<uint32_t> own_bgids;
+  int on_shared = 0;
+  for (const ConnectionStats& c : snap.connections) {
+    if (c.incremental) {
+      own_bgids.insert(c.bgid);
+    } else {
+      EXPECT_EQ(c.bgid, config.buffers.shared_bgid);
+      ++on_shared;
+    }
+  }
+  EXPECT_EQ(own_bgids, (std::set<uint32_t>{2, 3, 4}));
+  EXPECT_EQ(on_shared, 2);
+  for (TestClient& client : clients) {
     client.Send("ok");
     EXPECT_EQ(client.ReadExactly(2), "ok");
   }
-  EXPECT_EQ(reactor->Snapshot().totals.refused_no_buffers, 1u);
-  admitted.pop_back();
-  ASSERT_TRUE(WaitFor([&] { return reactor->Snapshot().totals.connections == 2; }));
-  TestClient again(reactor->port());
-  again.Send("y");
-  EXPECT_EQ(again.ReadExactly(1), "y");
 }
 
 TEST_P(ReactorTest, StopSendsInFlightOutputThenExits) {
@@ -435,6 +452,48 @@ class HoldingHandler final : public ConnectionHandler {
   std::atomic<bool>* hold_;
   ConnectionHandle* held_;
 };
+
+// An idle connection gave its ring back; while it waited, other connections took every
+// bgid. When its bytes arrive it cannot have a ring of its own: it is served on the shared
+// ring (it was closed with its request unanswered).
+TEST_P(ReactorTest, IdleConnectionReattachingWithoutAFreeRingIsServedOnTheSharedRing) {
+  if (!GetParam().incremental) GTEST_SKIP() << "shared rings are never detached";
+  std::atomic<bool> hold{false};
+  ConnectionHandle held;
+  ReactorConfig config = Config();
+  config.buffers.last_bgid = 3;  // two connection rings
+  config.ring_idle_ms = 50;
+  config.shutdown_timeout_ms = 100;  // the fillers stay paused
+  auto reactor = std::make_unique<Reactor>(config, [&] {
+    return std::make_unique<HoldingHandler>(&hold, &held);
+  });
+  ASSERT_TRUE(reactor->Start().ok());
+  TestClient idle(reactor->port());
+  ASSERT_TRUE(WaitFor([&] { return reactor->Snapshot().totals.idle_detaches == 1; }));
+  // The fillers hold their bytes, so their rings never go idle.
+  hold = true;
+  std::vector<TestClient> fillers;
+  for (int i = 0; i < 2; ++i) {
+    fillers.emplace_back(reactor->port());
+    fillers.back().Send("f");
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    int holding = 0;
+    for (const ConnectionStats& c : reactor->Snapshot().connections) {
+      holding += c.input_bytes_held > 0;
+    }
+    return holding == 2;
+  }));
+  ASSERT_EQ(reactor->Snapshot().totals.buffers.bgids_free, 0u);
+  hold = false;
+  idle.Send("late request");
+  EXPECT_EQ(idle.ReadExactly(12), "late request");
+  const ReactorSnapshot snap = reactor->Snapshot();
+  EXPECT_EQ(snap.totals.shared_ring_fallbacks, 1u);
+  EXPECT_EQ(snap.totals.buffers.bgid_refusals, 1u);
+  idle.Send("and the next");
+  EXPECT_EQ(idle.ReadExactly(12), "and the next");
+}
 
 TEST_P(ReactorTest, HeldBuffersStallOnlyThatConnectionAndResumeLosingNothing) {
   std::atomic<bool> hold{true};

@@ -5,14 +5,29 @@
 // UpdateReceive. A connection wants input while it is open, its handler has not paused
 // it, its unsent output is under the high-water mark and it holds at most
 // input_high_water unconsumed bytes: so a paused or flooding connection stops receiving
-// instead of buffering without bound. In incremental mode its own ring also runs dry
-// (ENOBUFS) while its handler holds every buffer; in shared mode no connection keeps a
-// buffer of the shared ring past its handler call (InputStream::Unpin).
+// instead of buffering without bound. A connection's own ring (incremental mode) also runs
+// dry (ENOBUFS) while its handler holds every buffer; no connection keeps a buffer of the
+// shared ring past its handler call (InputStream::Unpin).
+//
+// A connection that cannot have a ring of its own (AcquireRing: no bgid left, over the
+// budget, or the kernel refused the ring's locked memory) receives into the shared ring,
+// which incremental mode keeps for this; so does an idle connection re-attaching.
 #include <poll.h>
 
+#include "absl/strings/str_cat.h"
 #include "reactor/reactor_impl.h"
 
 namespace ringside {
+
+RingId Reactor::Impl::AcquireRing() {
+  absl::StatusOr<RingId> own = manager_->AttachRing();
+  if (own.ok()) return *own;
+  ++totals_.shared_ring_fallbacks;
+  shared_ring_log_.Write(absl::StrCat(
+      "reactor ", config_.id, ": connections served on the shared ring, without a ring of "
+      "their own (", totals_.shared_ring_fallbacks, " in all): ", own.status().message()));
+  return manager_->shared();
+}
 
 bool Reactor::Impl::WantsInput(const Connection& c) const {
   switch (c.phase) {
@@ -81,7 +96,7 @@ bool Reactor::Impl::SettleReceive(Connection& c, int32_t res) {
     // dry and this completion, they were published already: arm again instead, or no
     // later return would ever wake this receive.)
     c.receive = Receive::kParked;
-    if (!manager_->incremental()) parked_.push_back({c.slot, c.generation});
+    if (OnSharedRing(c)) parked_.push_back({c.slot, c.generation});
   } else {
     c.receive = Receive::kStopped;
   }
@@ -128,7 +143,7 @@ void Reactor::Impl::OnRecv(Connection& c, int32_t res, uint32_t flags) {
 }
 
 bool Reactor::Impl::Connection::can_hold_input() {
-  if (!impl->manager_->incremental() || !ring_attached) return true;
+  if (!impl->OwnsRing(*this)) return true;
   const BufferRing* r = impl->manager_->ring(ring);
   uint32_t held = 0;
   for (const BufferState& b : r->buffers()) held += b.readers > 0;
@@ -152,7 +167,9 @@ void Reactor::Impl::AttachRing(Connection& c, RingId ring) {
   c.ring_recycled_base = s.buffers_recycled;
   c.ring_retired_base = s.retired_bytes;
   c.ring_stale_base = s.stale_releases;
-  if (manager_->incremental()) {
+  // The shared ring belongs to every connection: none may pin its buffers.
+  c.in.set_pin_buffers(OwnsRing(c));
+  if (OwnsRing(c)) {
     if (ring_owner_.size() <= ring.slot) ring_owner_.resize(ring.slot + 1);
     ring_owner_[ring.slot] = {c.slot, c.generation};
   }
@@ -166,7 +183,7 @@ void Reactor::Impl::DetachRing(Connection& c) {
     c.stats.buffers_recycled += recycled;
     c.stats.retired_bytes += retired;
     c.stats.stale_releases += r->stats().stale_releases - c.ring_stale_base;
-    if (manager_->incremental()) {
+    if (OwnsRing(c)) {
       detached_recycled_ += recycled;
       detached_retired_bytes_ += retired;
     }
@@ -176,9 +193,9 @@ void Reactor::Impl::DetachRing(Connection& c) {
 }
 
 // Idle (the sweep decided): cancel the receive; FinishDetach gives the ring back once its
-// last completion arrived.
+// last completion arrived. A connection on the shared ring has no ring to give back.
 void Reactor::Impl::BeginDetach(Connection& c) {
-  if (c.receive == Receive::kArmed) CancelRecv(c, Receive::kDetaching);
+  if (c.receive == Receive::kArmed && OwnsRing(c)) CancelRecv(c, Receive::kDetaching);
 }
 
 void Reactor::Impl::FinishDetach(Connection& c) {
@@ -199,13 +216,7 @@ void Reactor::Impl::OnPoll(Connection& c, int32_t res) {
   c.receive = Receive::kStopped;
   if (c.closing()) return MaybeFree(c);
   if (res < 0) return Close(c);
-  absl::StatusOr<RingId> ring = manager_->AttachRing();
-  if (!ring.ok()) {
-    // Over budget right now: this connection cannot be served.
-    ++totals_.connections_refused;
-    return Close(c);
-  }
-  AttachRing(c, *ring);
+  AttachRing(c, AcquireRing());
   c.last_activity_ms = now_ms_;
   ScheduleSweep(c.last_activity_ms + SweepPeriodMs());
   UpdateReceive(c);
@@ -217,7 +228,7 @@ void Reactor::Impl::OnBuffersReturned(RingId ring) {
     c.receive = Receive::kStopped;
     UpdateReceive(c);
   };
-  if (manager_->incremental()) {
+  if (!manager_->IsShared(ring)) {
     if (ring.slot >= ring_owner_.size()) return;
     Connection* c = Find(ring_owner_[ring.slot].slot, ring_owner_[ring.slot].generation);
     if (c != nullptr && c->ring_attached && c->ring == ring) unpark(*c);

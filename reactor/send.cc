@@ -29,7 +29,7 @@ void Reactor::Impl::AfterHandler(Connection& c) {
     ++totals_.backpressure_pauses;
   }
   // The shared ring belongs to every connection: none keeps a buffer of it past its turn.
-  if (!manager_->incremental()) c.in.Unpin();
+  if (OnSharedRing(c)) c.in.Unpin();
   UpdateReceive(c);
 }
 

@@ -19,13 +19,10 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
   t.output_pool_blocks = pool.max_blocks;
   t.output_block_size = pool.block_size;
   t.output_pool_refusals = pool.acquire_failures;
-  if (BufferRing* shared = manager_->shared_ring()) {
-    t.buffers_recycled = shared->stats().buffers_recycled;
-    t.retired_bytes = shared->stats().retired_bytes;
-  } else {
-    t.buffers_recycled = detached_recycled_;
-    t.retired_bytes = detached_retired_bytes_;
-  }
+  // The shared ring's, those of the rings connections gave back, and (below) those of the
+  // connections' own rings since they attached them.
+  t.buffers_recycled = manager_->shared_ring()->stats().buffers_recycled + detached_recycled_;
+  t.retired_bytes = manager_->shared_ring()->stats().retired_bytes + detached_retired_bytes_;
   for (auto& slot : connections_) {
     Connection& c = *slot;
     // A slot's stream lives as long as the reactor and counts for every connection the
@@ -41,7 +38,7 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
     // for stats nobody asked for, and later snapshots should not pay a syscall each.
     if (c.peer.empty()) c.peer = PeerName(c.fd);
     s.peer = c.peer;
-    s.incremental = manager_->incremental();
+    s.incremental = manager_->incremental() && !OnSharedRing(c);
     s.ring_attached = c.ring_attached;
     s.input_bytes_held = c.in.size();
     s.output_bytes_queued = c.out.size();
@@ -51,9 +48,8 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
       s.bgid = r->bgid();
       s.ring_entries = r->config().entries;
       s.buffer_size = r->config().buffer_size;
-      // A shared ring's counters belong to every connection; only per-connection rings
-      // add theirs.
-      if (manager_->incremental()) {
+      // The shared ring's counters belong to every connection; only own rings add theirs.
+      if (OwnsRing(c)) {
         s.buffers_recycled += r->stats().buffers_recycled - c.ring_recycled_base;
         s.retired_bytes += r->stats().retired_bytes - c.ring_retired_base;
         t.buffers_recycled += r->stats().buffers_recycled - c.ring_recycled_base;

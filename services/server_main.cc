@@ -44,15 +44,22 @@ ABSL_FLAG(int, reactors, static_cast<int>(std::thread::hardware_concurrency()),
           "reactor threads, each with its own io_uring and listener, in [1, 1024]");
 ABSL_FLAG(std::string, protocol, "http", "http or echo");
 ABSL_FLAG(bool, incremental, true,
-          "per-connection rings with IOU_PBUF_RING_INC; false: one shared ring per reactor");
+          "per-connection rings with IOU_PBUF_RING_INC (a connection that cannot have one: "
+          "no bgid, over --buffer_budget_mb, or RLIMIT_MEMLOCK used up, is served on the "
+          "reactor's shared ring); false: one shared ring per reactor");
 ABSL_FLAG(bool, force_incremental_fallback, false,
           "behave as a kernel without IOU_PBUF_RING_INC (tests the shared-ring fallback)");
 ABSL_FLAG(int, buffer_size, 16384, "bytes per receive buffer, in [1024, 1048576]");
 ABSL_FLAG(int, ring_entries, 1024,
-          "buffers in a reactor's shared ring (shared mode), a power of two in [16, 32768]");
+          "buffers in a reactor's shared ring (shared mode; in incremental mode, the ring of "
+          "connections without their own), a power of two in [16, 32768]");
 ABSL_FLAG(int, conn_ring_entries, 8,
           "buffers in each connection's ring (incremental mode), a power of two in [2, 32768] "
-          "whose buffers hold the largest request head and one buffer more");
+          "whose buffers hold the largest request head and one buffer more; every ring costs "
+          "at least a 4 KiB page of the user's RLIMIT_MEMLOCK (`ulimit -l`)");
+ABSL_FLAG(int, queue_entries, 4096,
+          "each reactor's io_uring: SQ entries, and four times as many CQ entries, in [1, "
+          "16384]; 4096 costs 532 KiB of the user's RLIMIT_MEMLOCK (`ulimit -l`) per reactor");
 ABSL_FLAG(int, handler_threads, 0,
           "HTTP app worker threads, in [0, 1024]; 0 runs the app on the reactors");
 ABSL_FLAG(int, ring_idle_ms, 2000,
@@ -204,6 +211,7 @@ std::vector<std::string> FlagErrors() {
   CheckRange(FLAGS_buffer_size, 1024, kMiB, &errors);
   CheckPowerOfTwo(FLAGS_ring_entries, 16, &errors);
   CheckPowerOfTwo(FLAGS_conn_ring_entries, 2, &errors);
+  CheckRange(FLAGS_queue_entries, 1, 16384, &errors);
   CheckRange(FLAGS_handler_threads, 0, 1024, &errors);
   CheckRange(FLAGS_ring_idle_ms, 1, kDayMs, &errors);
   CheckRange(FLAGS_max_connections, 1, 100'000'000, &errors);
@@ -314,6 +322,7 @@ int Main() {
   }
   const int reactors = absl::GetFlag(FLAGS_reactors);
   ReactorConfig config;
+  config.queue_entries = static_cast<unsigned>(absl::GetFlag(FLAGS_queue_entries));
   config.address = absl::GetFlag(FLAGS_address);
   config.port = static_cast<uint16_t>(absl::GetFlag(FLAGS_port));
   if (!ParseWait(absl::GetFlag(FLAGS_wait), &config.wait)) {

@@ -280,7 +280,11 @@ class Harness {
 
   size_t RingBytes() const { return size_t{config_.connection_entries} * config_.buffer_size; }
   size_t GidCapacity() const { return config_.last_bgid - config_.first_bgid + 1; }
-  uint64_t RingsInUse() const { return stats_.rings_created - stats_.rings_destroyed; }
+  // Connection rings live or pooled: every ring but the shared one, which has no bgid of
+  // the allocator's.
+  uint64_t ConnectionRingsInUse() const {
+    return stats_.rings_created - stats_.rings_destroyed - 1;
+  }
   RingModel& ModelOf(BufferRing* ring) { return rings_.at(ring); }
 
   void Attach();
@@ -315,7 +319,8 @@ class Harness {
   std::vector<uint32_t> free_slots_;
   std::vector<BufferRing*> pool_;  // nullptr: Init's probe ring, not seen yet
   std::map<BufferRing*, RingModel> rings_;
-  std::vector<RingId> live_;     // attached connections (shared mode: the shared ring)
+  RingId shared_;
+  std::vector<RingId> live_;     // attached connections (shared_ for those on the shared ring)
   std::vector<RingId> retired_;  // detached ids, to replay stale CQEs and words
   std::vector<uint64_t> queued_;  // release words in the queue, in order
   bool wake_pending_ = false;
@@ -331,25 +336,33 @@ void Harness::Init() {
              (config_.incremental && !config_.simulate_incremental_unsupported));
   FUZZ_CHECK(manager_.fallback_reason().empty() ==
              (!config_.incremental || incremental_));
-  if (!incremental_) {
+  if (incremental_) {
+    // Init probed with one connection ring, then pooled it (or destroyed it without a pool).
     stats_.rings_created = 1;
     stats_.ring_syscalls = kSyscallsPerRing;
-    stats_.rings_live = 1;
-    absl::StatusOr<RingId> shared = manager_.AttachRing();
-    FUZZ_CHECK(shared.ok() && *shared == RingId{});
-    BufferRing* ring = manager_.ring(*shared);
-    FUZZ_CHECK(ring != nullptr && ring->bgid() == config_.shared_bgid);
-    slots_.push_back({ring, 0, SlotState::kLive});
-    rings_.emplace(ring, RingModel(config_.shared_entries));
-    CheckAll();
-    return;
+    stats_.reserved_bytes = RingBytes();
+    slots_.push_back({nullptr, 0, SlotState::kLive});
+    ModelVacate(0);
   }
-  // Init probed with one connection ring, then pooled it (or destroyed it without a pool).
-  stats_.rings_created = 1;
-  stats_.ring_syscalls = kSyscallsPerRing;
-  stats_.reserved_bytes = RingBytes();
-  slots_.push_back({nullptr, 0, SlotState::kLive});
-  ModelVacate(0);
+  // Then the shared ring, in both modes: in incremental mode connections refused a ring of
+  // their own receive into it. Only shared mode counts it live.
+  ++stats_.rings_created;
+  stats_.ring_syscalls += kSyscallsPerRing;
+  if (!incremental_) stats_.rings_live = 1;
+  uint32_t slot = static_cast<uint32_t>(slots_.size());
+  if (free_slots_.empty()) {
+    slots_.emplace_back();
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  shared_ = {slot, slots_[slot].generation};
+  FUZZ_CHECK(manager_.shared() == shared_ && manager_.IsShared(shared_));
+  BufferRing* ring = manager_.ring(shared_);
+  FUZZ_CHECK(ring != nullptr && ring->bgid() == config_.shared_bgid &&
+             !ring->config().incremental);
+  slots_[slot] = {ring, shared_.generation, SlotState::kLive};
+  rings_.emplace(ring, RingModel(config_.shared_entries));
   CheckAll();
 }
 
@@ -396,7 +409,7 @@ void Harness::Step(Input& in) {
 void Harness::Attach() {
   absl::StatusOr<RingId> id = manager_.AttachRing();
   if (!incremental_) {
-    FUZZ_CHECK(id.ok() && *id == RingId{});
+    FUZZ_CHECK(id.ok() && *id == shared_);
     live_.push_back(*id);
     return;
   }
@@ -408,10 +421,12 @@ void Harness::Attach() {
   } else if (stats_.reserved_bytes + RingBytes() > config_.budget_bytes) {
     ++stats_.budget_refusals;
     FUZZ_CHECK(absl::IsResourceExhausted(id.status()));
+    live_.push_back(shared_);  // the connection receives into the shared ring instead
     return;
-  } else if (RingsInUse() == GidCapacity()) {
+  } else if (ConnectionRingsInUse() == GidCapacity()) {
     ++stats_.bgid_refusals;
     FUZZ_CHECK(absl::IsResourceExhausted(id.status()));
+    live_.push_back(shared_);
     return;
   } else {
     ++stats_.rings_created;
@@ -449,7 +464,7 @@ void Harness::Detach(Input& in) {
   const size_t i = in.Pick(live_.size());
   const RingId id = live_[i];
   manager_.DetachRing(id);
-  if (!incremental_) return;  // the shared ring stays
+  if (id == shared_) return;  // the shared ring stays
   live_.erase(live_.begin() + static_cast<ptrdiff_t>(i));
   retired_.push_back(id);
   Slot& s = slots_[id.slot];
@@ -689,7 +704,8 @@ void Harness::CheckAll() {
   FUZZ_CHECK(got.bgid_refusals == stats_.bgid_refusals);
   FUZZ_CHECK(got.release_queue_full_retries == 0);
   FUZZ_CHECK(got.reserved_bytes == stats_.reserved_bytes);
-  const uint64_t bgids = incremental_ ? RingsInUse() : 0;
+  FUZZ_CHECK(got.memory_refusals == 0);
+  const uint64_t bgids = incremental_ ? ConnectionRingsInUse() : 0;
   FUZZ_CHECK(got.bgids_in_use == bgids);
   FUZZ_CHECK(got.bgids_free == GidCapacity() - bgids);
   FUZZ_CHECK(wakes_.load() == expected_wakes_);
@@ -698,7 +714,7 @@ void Harness::CheckAll() {
   for (const auto& [ring, model] : rings_) {
     CheckRing(*ring, model);
     bgids_seen.push_back(ring->bgid());
-    if (incremental_) {
+    if (incremental_ && ring != slots_[shared_.slot].ring) {
       FUZZ_CHECK(ring->bgid() >= config_.first_bgid && ring->bgid() <= config_.last_bgid);
     }
   }

@@ -67,7 +67,6 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_budget_refusals(t.buffers.budget_refusals);
   out->set_bgid_refusals(t.buffers.bgid_refusals);
   out->set_refused_connection_limit(t.refused_connection_limit);
-  out->set_refused_no_buffers(t.refused_no_buffers);
   out->set_refused_stopping(t.refused_stopping);
   out->set_idle_timeouts(t.idle_timeouts);
   out->set_handler_timeouts(t.handler_timeouts);
@@ -84,6 +83,8 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_output_pool_refusals(t.output_pool_refusals);
   out->set_send_timeouts(t.send_timeouts);
   out->set_releases_queued(t.buffers.releases_queued);
+  out->set_shared_ring_fallbacks(t.shared_ring_fallbacks);
+  out->set_ring_memory_refusals(t.buffers.memory_refusals);
   out->set_accept_failures(t.accept_failures);
 }
 

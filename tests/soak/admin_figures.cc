@@ -23,6 +23,9 @@ absl::StatusOr<AdminFigures> ReadAdminFigures(const std::string& address) {
   AdminFigures figures;
   for (const auto& reactor : response.reactors()) {
     figures.connections += reactor.connections();
+    figures.connections_accepted += reactor.connections_accepted();
+    figures.connections_refused += reactor.connections_refused();
+    figures.idle_detaches += reactor.idle_detaches();
     figures.bgids_in_use += reactor.bgids_in_use();
     figures.pooled_rings += reactor.pooled_rings();
     figures.reserved_bytes += reactor.buffer_bytes_reserved();
@@ -36,6 +39,8 @@ absl::StatusOr<AdminFigures> ReadAdminFigures(const std::string& address) {
     figures.send_timeouts += reactor.send_timeouts();
     figures.accept_failures += reactor.accept_failures();
     figures.requests_rejected += reactor.requests_rejected();
+    figures.shared_ring_fallbacks += reactor.shared_ring_fallbacks();
+    figures.ring_memory_refusals += reactor.ring_memory_refusals();
   }
   return figures;
 }

@@ -15,6 +15,9 @@ namespace ringside::soak {
 
 struct AdminFigures {
   uint64_t connections = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t connections_refused = 0;
+  uint64_t idle_detaches = 0;  // rings given back by idle connections
   uint64_t bgids_in_use = 0;   // held by live rings and by pooled ones
   uint64_t pooled_rings = 0;   // torn-down rings kept registered for reuse, with their bgid
   uint64_t reserved_bytes = 0;  // slab bytes of every ring, live and pooled
@@ -28,6 +31,8 @@ struct AdminFigures {
   uint64_t send_timeouts = 0;
   uint64_t accept_failures = 0;  // accepts that failed for want of fds (EMFILE)
   uint64_t requests_rejected = 0;
+  uint64_t shared_ring_fallbacks = 0;  // connections served without a ring of their own
+  uint64_t ring_memory_refusals = 0;   // rings the kernel refused for locked memory
 };
 
 // Asks the admin service at HOST:PORT (no token) for GetServerStats.

@@ -26,11 +26,26 @@ size_t RandomWriteSize(std::mt19937_64& rng) {
 
 }  // namespace
 
-std::unique_ptr<LoadConnection> LoadConnection::Connect(uint16_t port, int receive_buffer) {
+std::unique_ptr<LoadConnection> LoadConnection::Connect(uint16_t port, int receive_buffer,
+                                                       uint32_t source) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return nullptr;
   if (receive_buffer > 0) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+  }
+  if (source != INADDR_LOOPBACK) {
+    // The port is still picked at connect(), for the whole address pair.
+    const int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(source);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) {
+      const int err = errno;
+      close(fd);
+      errno = err;
+      return nullptr;
+    }
   }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -46,7 +46,7 @@ std::string ServerBinary(const char* argv0) {
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     const std::string& binary, const std::vector<std::string>& args,
-    std::chrono::milliseconds deadline) {
+    std::chrono::milliseconds deadline, const std::string& stderr_path) {
   // Everything the child needs is built before fork(): after it, only async-signal-safe
   // calls are allowed (this process may have threads).
   std::vector<std::string> argv_storage = {binary};
@@ -58,6 +58,17 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   if (pipe2(out, O_CLOEXEC) != 0) {
     return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
   }
+  int log_fd = -1;
+  if (!stderr_path.empty()) {
+    log_fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (log_fd < 0) {
+      const int open_errno = errno;
+      close(out[0]);
+      close(out[1]);
+      return absl::InternalError(
+          absl::StrCat("open ", stderr_path, ": ", std::strerror(open_errno)));
+    }
+  }
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
@@ -65,12 +76,14 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);  // the parent died before prctl took effect
     dup2(out[1], STDOUT_FILENO);
+    if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
     execv(argv[0], argv.data());
     static constexpr char kExecFailed[] = "ServerProcess: execv failed\n";
     (void)!write(STDERR_FILENO, kExecFailed, sizeof(kExecFailed) - 1);
     _exit(127);
   }
   close(out[1]);
+  if (log_fd >= 0) close(log_fd);
   std::unique_ptr<ServerProcess> server(new ServerProcess(pid, out[0]));
   if (absl::Status status = server->ReadListeningLines(deadline); !status.ok()) return status;
   return server;

@@ -43,9 +43,12 @@ class ServerProcess {
  public:
   // Starts `binary` with `args` and waits until it printed its protocol listener's line.
   // The child gets SIGKILL if this process dies, so a crashed test leaves no server behind.
+  // Its stderr (the server's log) goes to the test's, or to a file created at
+  // `stderr_path` when one is given, for tests that check what the server logged.
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
       const std::string& binary, const std::vector<std::string>& args,
-      std::chrono::milliseconds deadline = std::chrono::seconds(30));
+      std::chrono::milliseconds deadline = std::chrono::seconds(30),
+      const std::string& stderr_path = "");
 
   // Kills the server (SIGKILL) if it is still running, and reaps it.
   ~ServerProcess();
