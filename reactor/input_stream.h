@@ -10,8 +10,10 @@
 // A reader that wants to keep bytes past its call (a request head, a body segment) takes
 // them with Lend(): a lease of their own, valid until released, on any thread. Lent bytes
 // are zero-copy when they lie in one ring buffer; joined (straddling) bytes, and every
-// lent byte of a stream that must not pin ring buffers (shared mode: the shared ring
-// belongs to every connection), are copied once into a SharedBytes.
+// lent byte of a stream that must not pin ring buffers now (set_pin_buffers(false): the
+// shared ring, which belongs to every connection, while more than half of it is out), are
+// copied once into a SharedBytes. Pending (unlent) bytes never stay in the shared ring
+// past a handler call: Unpin() copies them.
 //
 //   stream.Append(std::move(lease));
 //   while (parse(stream.pending()) completes n bytes) stream.Consume(n);
@@ -43,7 +45,8 @@ class InputStream {
   void Unpin();
   // Drops everything (connection closing or going idle).
   void Clear();
-  // False: Lend() copies instead of sharing ring buffers (shared mode).
+  // False: Lend() copies instead of sharing ring buffers (a connection on the shared ring
+  // while most of the ring's buffers are out, see the reactor's SharedRingCanLend).
   void set_pin_buffers(bool pin) { pin_buffers_ = pin; }
 
   bool empty() const { return pending().empty(); }

@@ -208,6 +208,7 @@ class Reactor::Impl {
   bool OnSharedRing(const Connection& c) const {
     return c.ring_attached && manager_->IsShared(c.ring);
   }
+  bool SharedRingCanLend() const;
   bool WantsInput(const Connection& c) const;
   void UpdateReceive(Connection& c);
   void ArmRecv(Connection& c);

@@ -143,15 +143,27 @@ void Reactor::Impl::OnRecv(Connection& c, int32_t res, uint32_t flags) {
 }
 
 bool Reactor::Impl::Connection::can_hold_input() {
-  if (!impl->OwnsRing(*this)) return true;
+  if (!impl->OwnsRing(*this)) return impl->SharedRingCanLend();
   const BufferRing* r = impl->manager_->ring(ring);
   uint32_t held = 0;
   for (const BufferState& b : r->buffers()) held += b.readers > 0;
   return held * 2 <= r->config().entries;
 }
 
+// The shared ring belongs to every connection: the bytes a handler lends out may stay in
+// its buffers (zero-copy, e.g. an echoed body) only while more than half of them are with
+// the kernel; beyond that, lent bytes are copied, so no set of connections can hold the
+// ring's buffers and starve the others.
+bool Reactor::Impl::SharedRingCanLend() const {
+  const BufferRing* shared = manager_->ring(manager_->shared());
+  return shared->buffers_with_kernel() * 2 > shared->config().entries;
+}
+
 void Reactor::Impl::RunHandler(Connection& c) {
-  if (c.phase == Phase::kOpen && !c.input_paused && !c.in.empty()) c.handler->OnInput(c);
+  if (c.phase == Phase::kOpen && !c.input_paused && !c.in.empty()) {
+    if (OnSharedRing(c)) c.in.set_pin_buffers(SharedRingCanLend());
+    c.handler->OnInput(c);
+  }
   if (c.receive == Receive::kEnded && c.phase == Phase::kOpen && !c.input_paused) {
     // The client sent its last byte and the handler took all it could: what is left is
     // an incomplete request that can never complete. Answer what was answered, then close.
@@ -167,7 +179,8 @@ void Reactor::Impl::AttachRing(Connection& c, RingId ring) {
   c.ring_recycled_base = s.buffers_recycled;
   c.ring_retired_base = s.retired_bytes;
   c.ring_stale_base = s.stale_releases;
-  // The shared ring belongs to every connection: none may pin its buffers.
+  // On the shared ring, RunHandler decides per call whether lent bytes may stay in its
+  // buffers.
   c.in.set_pin_buffers(OwnsRing(c));
   if (OwnsRing(c)) {
     if (ring_owner_.size() <= ring.slot) ring_owner_.resize(ring.slot + 1);

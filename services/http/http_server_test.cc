@@ -168,15 +168,12 @@ TEST_P(HttpServerTest, ClientThatNeverReadsAHundredMebibytesOfResponsesStaysBoun
   TestClient client(port());
   size_t pushed = 0;
   for (int i = 0; i < 100; ++i) {
-    size_t at = 0;
-    while (at < request.size()) {
-      const ssize_t n = send(client.fd(), request.data() + at, request.size() - at,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0) break;
-      at += static_cast<size_t>(n);
-    }
+    // A full socket buffer for a moment is not a server that stopped reading: one that took
+    // nothing for half a second is.
+    const size_t at = testing::WriteUntilStalled(client.fd(), request,
+                                                 std::chrono::milliseconds(500));
     pushed += at;
-    if (at < request.size()) break;  // the server stopped reading: our socket buffer is full
+    if (at < request.size()) break;
   }
   EXPECT_LT(pushed, size_t{100} * request.size()) << "the server kept reading without bound";
   // Stopped reading: unsent output over the high-water mark, or (an echo sends the body's
@@ -252,12 +249,17 @@ TEST(HttpServerSharedRingTest, PartialHeadsDoNotStarveTheSharedRing) {
   for (auto& client : partial) ASSERT_EQ(ReadResponses(client, 1).size(), 1u);
 }
 
-// Incremental mode, inline: an echo of a 1 MiB body (Content-Length) and of a 48 KiB one
-// (held, then answered) sends the request's own receive buffers back; no input byte is
-// copied. (Before bodies streamed, every byte of a body that spanned buffers was.)
-TEST(HttpServerZeroCopyTest, EchoCopiesNoInputByte) {
-  TestHttpServer server({"incremental", /*incremental=*/true, /*handler_threads=*/0});
-  for (const size_t size : {size_t{1} << 20, size_t{48} << 10}) {
+// Inline, both buffer modes: an echo of a large body (Content-Length, streamed) and of a
+// 48 KiB one (held, then answered) sends the request's own receive buffers back; no input
+// byte is copied. (Before bodies streamed, every byte of a body that spanned buffers was;
+// before the shared ring lent its buffers, every byte of a shared-mode echo was.) The
+// shared-mode body stays under half the ring (64 of 256 buffers), where lending stops.
+class HttpServerZeroCopyTest : public ::testing::TestWithParam<ServerMode> {};
+
+TEST_P(HttpServerZeroCopyTest, EchoCopiesNoInputByte) {
+  TestHttpServer server(GetParam());
+  const size_t large = GetParam().incremental ? size_t{1} << 20 : size_t{256} << 10;
+  for (const size_t size : {large, size_t{48} << 10}) {
     std::string body(size, '\0');
     for (size_t i = 0; i < size; ++i) body[i] = static_cast<char>('a' + i % 26);
     TestClient client(server.port());
@@ -271,6 +273,43 @@ TEST(HttpServerZeroCopyTest, EchoCopiesNoInputByte) {
     EXPECT_TRUE(bodies[0] == body) << size;
   }
   EXPECT_EQ(server.reactor().Snapshot().totals.input_bytes_copied, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, HttpServerZeroCopyTest,
+                         ::testing::Values(ServerMode{"incremental", true, 0},
+                                           ServerMode{"shared", false, 0}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// Shared mode: echoes whose clients never read keep their unsent bodies in the shared
+// ring's buffers only while more than half of the ring is with the kernel; beyond that
+// their bytes are copied, and the rest of the ring keeps serving everyone else.
+TEST(HttpServerSharedRingTest, EchoesThatAreNeverReadDoNotStarveTheSharedRing) {
+  TestHttpServer server({"shared", /*incremental=*/false, /*handler_threads=*/0});
+  // Larger than what the kernel buffers for a connection (about 4 MiB on loopback), so
+  // that up to --output_high_water (1 MiB: every one of the ring's 256 buffers of 4 KiB)
+  // stays unsent in the server.
+  const std::string body(8 << 20, 'x');
+  std::vector<TestClient> stalled;
+  std::vector<std::thread> writers;
+  for (int i = 0; i < 4; ++i) {
+    stalled.emplace_back(server.port());
+    writers.emplace_back([&body, fd = stalled.back().fd()] {
+      const std::string request =
+          "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body;
+      testing::WriteUntilStalled(fd, request, std::chrono::milliseconds(500));
+    });
+  }
+  for (auto& w : writers) w.join();
+  EXPECT_GT(server.reactor().Snapshot().totals.input_bytes_copied, 0u)
+      << "the ring never ran low: the test did not reach the limit it checks";
+  TestClient fresh(server.port());
+  const auto start = std::chrono::steady_clock::now();
+  fresh.Send(kPipeline);
+  const std::vector<std::string> bodies = ReadResponses(fresh, 1);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(bodies, std::vector<std::string>{"ok"});
+  EXPECT_LT(waited, std::chrono::milliseconds(100));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, HttpServerTest,
