@@ -59,15 +59,7 @@ void Reactor::Impl::NewConnection(int fd) {
     if (config_.total_connections) config_.total_connections->Release();
     return Refuse(fd, &totals_.refused_no_buffers);
   }
-  uint32_t slot;
-  if (!free_slots_.empty()) {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    slot = static_cast<uint32_t>(connections_.size());
-    connections_.push_back(std::make_unique<Connection>(this, slot));
-  }
-  Connection& c = *connections_[slot];
+  Connection& c = TakeSlot();
   c.in_use = true;
   c.fd = fd;
   c.id = NextConnectionId();
@@ -82,7 +74,7 @@ void Reactor::Impl::NewConnection(int fd) {
   ++totals_.connections_accepted;
   AttachRing(c, *ring);
   UpdateReceive(c);
-  ScheduleSweep(c.last_activity_ms + SweepPeriodMs());
+  Reschedule(c);
 }
 
 }  // namespace ringside

@@ -51,6 +51,13 @@ ABSL_FLAG(int, idle_timeout_ms, 60000,
 ABSL_FLAG(int, header_timeout_ms, 10000,
           "HTTP: a request line and headers must arrive within this long of their first byte "
           "(slowloris), else 408 and close");
+ABSL_FLAG(int, body_timeout_ms, 10000,
+          "HTTP: a request body must keep arriving: each --body_min_rate x this / 1000 bytes "
+          "(at least 1) within this long of the head's end or of the last such mark, else 408 "
+          "and close (body_timeouts); 0: no body timeout");
+ABSL_FLAG(int, body_min_rate, 1024,
+          "HTTP: bytes a second a request body must bring, per --body_timeout_ms window; 0: "
+          "one byte per window");
 ABSL_FLAG(int64_t, buffer_budget_mb, 4096, "receive-buffer memory per reactor, MiB");
 ABSL_FLAG(int64_t, output_high_water, 1 << 20,
           "unsent bytes per connection above which it stops reading");
@@ -130,6 +137,10 @@ int Main() {
   const int header_timeout_ms = absl::GetFlag(FLAGS_header_timeout_ms);
   if (idle_timeout_ms < 0) return Fail("--idle_timeout_ms must not be negative");
   if (header_timeout_ms < 1) return Fail("--header_timeout_ms must be at least 1");
+  const int body_timeout_ms = absl::GetFlag(FLAGS_body_timeout_ms);
+  const int body_min_rate = absl::GetFlag(FLAGS_body_min_rate);
+  if (body_timeout_ms < 0) return Fail("--body_timeout_ms must not be negative (0: never)");
+  if (body_min_rate < 0) return Fail("--body_min_rate must not be negative");
   config.idle_timeout_ms = static_cast<uint32_t>(idle_timeout_ms);
   const int send_timeout_ms = absl::GetFlag(FLAGS_send_timeout_ms);
   if (send_timeout_ms < 0) return Fail("--send_timeout_ms must not be negative (0: never)");
@@ -198,9 +209,11 @@ int Main() {
       factory = [] { return std::make_unique<EchoHandler>(); };
     } else {
       apps.push_back(std::make_unique<http::HttpApp>());
-      factory = [app = apps.back().get(), limits, pool = workers.get(), header_timeout_ms] {
-        return std::make_unique<http::HttpHandler>(app, limits, pool,
-                                                   static_cast<uint32_t>(header_timeout_ms));
+      factory = [app = apps.back().get(), limits, pool = workers.get(), header_timeout_ms,
+                 body_timeout_ms, body_min_rate] {
+        return std::make_unique<http::HttpHandler>(
+            app, limits, pool, static_cast<uint32_t>(header_timeout_ms),
+            static_cast<uint32_t>(body_timeout_ms), static_cast<uint32_t>(body_min_rate));
       };
     }
     group.push_back(std::make_unique<Reactor>(config, std::move(factory)));

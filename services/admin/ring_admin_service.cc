@@ -83,6 +83,10 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_output_pool_refusals(t.output_pool_refusals);
   out->set_send_timeouts(t.send_timeouts);
   out->set_releases_queued(t.buffers.releases_queued);
+  out->set_body_timeouts(t.body_timeouts);
+  out->set_timer_fires(t.timer_fires);
+  out->set_connection_slots(t.connection_slots);
+  out->set_connection_objects(t.connection_objects);
 }
 
 }  // namespace

@@ -35,6 +35,10 @@ absl::StatusOr<AdminFigures> ReadAdminFigures(const std::string& address) {
     figures.output_blocks_in_use += reactor.output_blocks_in_use();
     figures.send_timeouts += reactor.send_timeouts();
     figures.requests_rejected += reactor.requests_rejected();
+    figures.body_timeouts += reactor.body_timeouts();
+    figures.timer_fires += reactor.timer_fires();
+    figures.connection_slots += reactor.connection_slots();
+    figures.connection_objects += reactor.connection_objects();
   }
   return figures;
 }

@@ -27,6 +27,10 @@ struct AdminFigures {
   uint64_t output_blocks_in_use = 0;
   uint64_t send_timeouts = 0;
   uint64_t requests_rejected = 0;
+  uint64_t body_timeouts = 0;
+  uint64_t timer_fires = 0;
+  uint64_t connection_slots = 0;    // entries of the reactors' slot tables
+  uint64_t connection_objects = 0;  // those holding a Connection
 };
 
 // Asks the admin service at HOST:PORT (no token) for GetServerStats.
