@@ -100,15 +100,7 @@ void Reactor::Impl::StopAccepting() {
 void Reactor::Impl::NewConnection(int fd) {
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  uint32_t slot;
-  if (!free_slots_.empty()) {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    slot = static_cast<uint32_t>(connections_.size());
-    connections_.push_back(std::make_unique<Connection>(this, slot));
-  }
-  Connection& c = *connections_[slot];
+  Connection& c = TakeSlot();
   c.in_use = true;
   c.fd = fd;
   c.id = NextConnectionId();
@@ -122,7 +114,7 @@ void Reactor::Impl::NewConnection(int fd) {
   ++totals_.connections_accepted;
   AttachRing(c, AcquireRing());
   UpdateReceive(c);
-  ScheduleSweep(c.last_activity_ms + SweepPeriodMs());
+  Reschedule(c);
 }
 
 }  // namespace ringside

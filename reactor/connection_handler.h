@@ -106,9 +106,15 @@ class ConnectionIo {
   virtual void CountRequest() = 0;
   // A request refused by a protocol rule or limit (counted in the reactor's stats).
   virtual void CountRejectedRequest() = 0;
+  // The timer that fired was a request body's (counted in the reactor's body_timeouts,
+  // besides handler_timeouts).
+  virtual void CountBodyTimeout() = 0;
   // Calls the handler's OnTimeout() once `ms` have passed, unless cancelled or re-armed
-  // first; the reactor checks timers on its sweep, so they fire up to ~1/4 of `ms` late.
-  // Timers do not fire while input is paused: the handler's own work is then in flight.
+  // first (re-arming replaces the deadline, earlier or later). It fires on the reactor's
+  // first loop iteration at or after the deadline rounded up to the reactor's timer tick
+  // (8 ms: deadlines of a tick share one wake-up). Timers do not fire while input is
+  // paused (the handler's own work is then in flight): one that came due meanwhile fires
+  // once input resumes. Arming and cancelling cost O(1).
   virtual void ArmTimer(uint32_t ms) = 0;
   virtual void CancelTimer() = 0;
   virtual ConnectionHandle handle() = 0;

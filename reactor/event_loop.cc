@@ -1,5 +1,8 @@
 // The io_uring loop: one submit-and-wait per iteration, then every completion, the
-// mailboxes, buffer returns, due timers, and the output queued meanwhile.
+// mailboxes, buffer returns, due timers, the output queued meanwhile, and the slots closed
+// meanwhile.
+#include <algorithm>
+
 #include "reactor/reactor_impl.h"
 
 namespace ringside {
@@ -26,26 +29,31 @@ void Reactor::Impl::Loop() {
     if (stop_requested_.load(std::memory_order_acquire) && !stopping_) BeginShutdown();
     WaitForCompletions();
     // One clock read per iteration stamps every completion it handles: activity times
-    // only need the sweep's millisecond granularity, not a clock read per recv and send.
+    // only need the timers' millisecond granularity, not a clock read per recv and send.
     now_ms_ = NowMs();
     ++totals_.loop_iterations;
     ReapCompletions();
     RunTasks();
     manager_->DrainReleases();
     manager_->Flush([this](RingId ring) { OnBuffersReturned(ring); });
-    // Sweeps may produce output (a handler's timeout response), so they go first.
-    if (now_ms_ >= next_sweep_ms_) Sweep(now_ms_);
+    // Timers may produce output (a handler's timeout response), so they go first.
+    RunTimers(now_ms_);
     ResumeInputs();
     FlushOutputs();
+    // Last: no Connection& of this iteration is held any more.
+    RecycleSlots();
     if (stopping_ && (live_ == 0 || now_ms_ >= shutdown_deadline_ms_)) finished_ = true;
   }
 }
 
-// How long the loop may sleep: until the next sweep, if one is due at all.
+// How long the loop may sleep: until the next timer may come due or, while stopping, the
+// shutdown deadline; without either, until a completion.
 bool Reactor::Impl::SleepDeadline(__kernel_timespec* ts) {
-  if (next_sweep_ms_ == kNever) return false;
+  uint64_t deadline = wheel_.NextDeadline();
+  if (stopping_) deadline = std::min(deadline, shutdown_deadline_ms_);
+  if (deadline == kNever) return false;
   const uint64_t now = NowMs();
-  const uint64_t wait = next_sweep_ms_ > now ? next_sweep_ms_ - now : 0;
+  const uint64_t wait = deadline > now ? deadline - now : 0;
   ts->tv_sec = static_cast<int64_t>(wait / 1000);
   ts->tv_nsec = static_cast<int64_t>(wait % 1000) * 1000000;
   return true;
@@ -114,8 +122,8 @@ void Reactor::Impl::Dispatch(uint64_t ud, int32_t res, uint32_t flags) {
 
 Reactor::Impl::Connection* Reactor::Impl::Find(uint32_t slot, uint32_t generation) {
   if (slot >= connections_.size()) return nullptr;
-  Connection* c = connections_[slot].get();
-  return c->in_use && c->generation == generation ? c : nullptr;
+  Connection* c = connections_[slot].get();  // null: a closed slot whose Connection was freed
+  return c != nullptr && c->in_use && c->generation == generation ? c : nullptr;
 }
 
 }  // namespace ringside

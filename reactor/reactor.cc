@@ -202,7 +202,9 @@ absl::Status Reactor::Impl::SetUpRing() {
 
 void Reactor::Impl::TearDown() {
   for (auto& c : connections_) {
-    if (c && c->in_use) {
+    if (c == nullptr) continue;
+    wheel_.Cancel(c.get());
+    if (c->in_use) {
       c->in.Clear();
       if (c->fd >= 0) close(c->fd);
     }

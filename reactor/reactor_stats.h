@@ -75,6 +75,14 @@ struct ReactorTotals {
   uint64_t output_block_size = 0;
   uint64_t output_pool_refusals = 0;     // appends that found the pool at its cap
   uint64_t send_timeouts = 0;            // connections closed: no send progress
+  uint64_t body_timeouts = 0;            // handler timeouts of a request body (HTTP: 408)
+  // Connection timers that fired (each looks at one connection): the timers' whole work,
+  // which follows the deadlines that come due, not the number of connections.
+  uint64_t timer_fires = 0;
+  // The connection slot table: its entries (8 bytes each), and those holding a Connection
+  // (live, closing, or one of the few kept for reuse). Both shrink after a peak.
+  uint64_t connection_slots = 0;
+  uint64_t connection_objects = 0;
   // Buffer efficiency, over every ring of the reactor since it started: how many receive
   // completions a buffer served and how full it was when it went back to the kernel.
   uint64_t recv_completions = 0;

@@ -205,8 +205,8 @@ void Reactor::Impl::DetachRing(Connection& c) {
   c.ring_attached = false;
 }
 
-// Idle (the sweep decided): cancel the receive; FinishDetach gives the ring back once its
-// last completion arrived. A connection on the shared ring has no ring to give back.
+// Idle (its timer decided, timers.cc): cancel the receive; FinishDetach gives the ring back
+// once its last completion arrived. A connection on the shared ring has no ring to give back.
 void Reactor::Impl::BeginDetach(Connection& c) {
   if (c.receive == Receive::kArmed && OwnsRing(c)) CancelRecv(c, Receive::kDetaching);
 }
@@ -231,7 +231,7 @@ void Reactor::Impl::OnPoll(Connection& c, int32_t res) {
   if (res < 0) return Close(c);
   AttachRing(c, AcquireRing());
   c.last_activity_ms = now_ms_;
-  ScheduleSweep(c.last_activity_ms + SweepPeriodMs());
+  Reschedule(c);
   UpdateReceive(c);
 }
 
@@ -259,7 +259,10 @@ void Reactor::Impl::ResumeInputs() {
   resume.swap(resume_input_);
   for (SlotRef ref : resume) {
     Connection* c = Find(ref.slot, ref.generation);
-    if (c != nullptr && !c->closing()) RunHandler(*c);
+    if (c == nullptr || c->closing()) continue;
+    RunHandler(*c);
+    // Paused, its idle timeout and handler timer were on hold (timers.cc).
+    if (c->in_use && !c->closing()) Reschedule(*c);
   }
 }
 

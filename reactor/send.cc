@@ -18,7 +18,7 @@ void Reactor::Impl::AfterHandler(Connection& c) {
   }
   if (!c.send_inflight() && !c.out.empty()) {
     c.send_progress_ms = now_ms_;
-    if (config_.send_timeout_ms > 0) ScheduleSweep(now_ms_ + config_.send_timeout_ms);
+    if (config_.send_timeout_ms > 0) ScheduleCheck(c, now_ms_ + config_.send_timeout_ms);
   }
   if (!c.output_blocked &&
       (c.unsent() > config_.output_high_water ||
@@ -30,6 +30,10 @@ void Reactor::Impl::AfterHandler(Connection& c) {
   }
   // The shared ring belongs to every connection: none keeps a buffer of it past its turn.
   if (OnSharedRing(c)) c.in.Unpin();
+  if (c.ring_idle_after_input && c.in.empty()) {
+    c.ring_idle_after_input = false;
+    Reschedule(c);
+  }
   UpdateReceive(c);
 }
 
@@ -81,7 +85,7 @@ void Reactor::Impl::OnSend(Connection& c, int32_t res) {
   c.last_activity_ms = now_ms_;
   if (res > 0) c.send_progress_ms = now_ms_;
   if (!c.out.empty() && config_.send_timeout_ms > 0) {
-    ScheduleSweep(c.send_progress_ms + config_.send_timeout_ms);
+    ScheduleCheck(c, c.send_progress_ms + config_.send_timeout_ms);
   }
   if (c.output_blocked && c.unsent() <= config_.output_high_water / 2) {
     c.output_blocked = false;
@@ -99,8 +103,9 @@ void Reactor::Impl::BeginLinger(Connection& c) {
   c.phase = Phase::kLingering;
   c.linger_drain_limit = c.stats.recv_bytes + kLingerDrainBytes;
   c.last_activity_ms = now_ms_;
+  c.linger_deadline_ms = now_ms_ + kLingerMaxMs;
   ++lingering_;
-  ScheduleSweep(c.last_activity_ms + SweepPeriodMs());
+  ScheduleCheck(c, c.last_activity_ms + kLingerMs);
   shutdown(c.fd, SHUT_WR);
   if (c.receive == Receive::kEnded || c.receive == Receive::kParked ||
       c.receive == Receive::kPolling || !c.ring_attached) {
@@ -129,7 +134,8 @@ void Reactor::Impl::MaybeFree(Connection& c) {
   close(c.fd);
   DetachRing(c);
   c.handler.reset();
-  // The slot is reused, never freed: its output chain gives back every block and lease.
+  // The output chain gives back every block and lease, whether the slot keeps its
+  // Connection for the next one or frees it (slots.cc).
   c.out.Clear();
   c.peer.clear();
   c.fd = -1;
@@ -138,11 +144,14 @@ void Reactor::Impl::MaybeFree(Connection& c) {
   c.receive = Receive::kStopped;
   c.arms = 0;
   c.input_paused = c.output_blocked = false;
-  // Its entry in output_list_ (if any) names the old generation and will be skipped; the
-  // flag must not make the slot's next connection think it is queued already.
+  c.ring_idle_after_input = false;
+  // Its entry in output_list_ (if any) will be skipped (not in use, and the slot's next
+  // connection gets a new generation); the flag must not make that connection think it is
+  // queued already.
   c.in_output_list = false;
-  ++c.generation;
-  free_slots_.push_back(c.slot);
+  wheel_.Cancel(&c);
+  // Recycled at the end of this iteration, when no reference to it is left (slots.cc).
+  closed_slots_.push_back(c.slot);
   --live_;
   if (config_.total_connections) config_.total_connections->Release();
 }

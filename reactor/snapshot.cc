@@ -23,10 +23,14 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
   // connections' own rings since they attached them.
   t.buffers_recycled = manager_->shared_ring()->stats().buffers_recycled + detached_recycled_;
   t.retired_bytes = manager_->shared_ring()->stats().retired_bytes + detached_retired_bytes_;
+  t.connection_slots = connections_.size();
+  t.input_bytes_copied += freed_input_bytes_copied_;
   for (auto& slot : connections_) {
+    if (slot == nullptr) continue;
     Connection& c = *slot;
-    // A slot's stream lives as long as the reactor and counts for every connection the
-    // slot has held, so summing every slot gives the reactor's total.
+    ++t.connection_objects;
+    // A Connection's stream counts for every connection it has held, and a freed one's
+    // count was kept (slots.cc), so the sum is the reactor's total.
     t.input_bytes_copied += c.in.copied_bytes();
     if (!c.in_use) continue;
     ConnectionStats s = c.stats;

@@ -47,6 +47,8 @@ class FlagValidation(unittest.TestCase):
         "--buffer_size=0": "--buffer_size must be in [1024, 1048576], got 0",
         "--output_high_water=0": "--output_high_water must be in [1024, 1073741824], got 0",
         "--handler_threads=-1": "--handler_threads must be in [0, 1024], got -1",
+        "--body_timeout_ms=-1": "--body_timeout_ms must be in [0, 86400000], got -1",
+        "--body_min_rate=-1": "--body_min_rate must be in [0, 1073741824], got -1",
     }
 
     def test_each_bad_value_is_refused_naming_the_flag_and_its_range(self):

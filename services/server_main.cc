@@ -92,6 +92,13 @@ ABSL_FLAG(int, idle_timeout_ms, 60000,
 ABSL_FLAG(int, header_timeout_ms, 10000,
           "HTTP: a request line and headers must arrive within this long of their first byte "
           "(slowloris), else 408 and close");
+ABSL_FLAG(int, body_timeout_ms, 10000,
+          "HTTP: a request body must keep arriving: each --body_min_rate x this / 1000 bytes "
+          "(at least 1) within this long of the head's end or of the last such mark, else 408 "
+          "and close (body_timeouts); in [0, 86400000]; 0: no body timeout");
+ABSL_FLAG(int, body_min_rate, 1024,
+          "HTTP: bytes a second a request body must bring, per --body_timeout_ms window, in "
+          "[0, 1 GiB]; 0: one byte per window");
 ABSL_FLAG(int64_t, buffer_budget_mb, 4096,
           "receive-buffer memory per reactor, MiB, in [1, 1048576]; it must hold at least 64 "
           "connection rings (incremental mode) or the shared ring");
@@ -218,6 +225,8 @@ std::vector<std::string> FlagErrors() {
   CheckRange(FLAGS_max_connections_total, 1, 100'000'000, &errors);
   CheckRange(FLAGS_idle_timeout_ms, 0, kDayMs, &errors);
   CheckRange(FLAGS_header_timeout_ms, 1, kHourMs, &errors);
+  CheckRange(FLAGS_body_timeout_ms, 0, kDayMs, &errors);
+  CheckRange(FLAGS_body_min_rate, 0, kGiB, &errors);
   CheckRange(FLAGS_buffer_budget_mb, 1, kMiB, &errors);
   CheckRange(FLAGS_output_high_water, 1024, kGiB, &errors);
   CheckRange(FLAGS_input_high_water, 1024, kGiB, &errors);
@@ -350,6 +359,8 @@ int Main() {
   config.total_connections = &total_connections;
   config.idle_timeout_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_idle_timeout_ms));
   const int header_timeout_ms = absl::GetFlag(FLAGS_header_timeout_ms);
+  const int body_timeout_ms = absl::GetFlag(FLAGS_body_timeout_ms);
+  const int body_min_rate = absl::GetFlag(FLAGS_body_min_rate);
   config.send_timeout_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_send_timeout_ms));
   config.output_pool_blocks =
       static_cast<size_t>(absl::GetFlag(FLAGS_output_pool_mb) * kMiB) / config.output_block_size;
@@ -398,9 +409,11 @@ int Main() {
       factory = [] { return std::make_unique<EchoHandler>(); };
     } else {
       apps.push_back(std::make_unique<http::HttpApp>());
-      factory = [app = apps.back().get(), limits, pool = workers.get(), header_timeout_ms] {
-        return std::make_unique<http::HttpHandler>(app, limits, pool,
-                                                   static_cast<uint32_t>(header_timeout_ms));
+      factory = [app = apps.back().get(), limits, pool = workers.get(), header_timeout_ms,
+                 body_timeout_ms, body_min_rate] {
+        return std::make_unique<http::HttpHandler>(
+            app, limits, pool, static_cast<uint32_t>(header_timeout_ms),
+            static_cast<uint32_t>(body_timeout_ms), static_cast<uint32_t>(body_min_rate));
       };
     }
     group.push_back(std::make_unique<Reactor>(config, std::move(factory)));

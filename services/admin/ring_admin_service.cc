@@ -86,6 +86,10 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_shared_ring_fallbacks(t.shared_ring_fallbacks);
   out->set_ring_memory_refusals(t.buffers.memory_refusals);
   out->set_accept_failures(t.accept_failures);
+  out->set_body_timeouts(t.body_timeouts);
+  out->set_timer_fires(t.timer_fires);
+  out->set_connection_slots(t.connection_slots);
+  out->set_connection_objects(t.connection_objects);
 }
 
 // Protobuf wire format, for messages assembled from pieces serialized once.

@@ -107,12 +107,15 @@ void AnswerBatch(WorkerState& worker, std::string_view batch, std::string* respo
 }  // namespace
 
 HttpHandler::HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
-                         uint32_t header_timeout_ms)
+                         uint32_t header_timeout_ms, uint32_t body_timeout_ms,
+                         uint32_t body_min_rate)
     : app_(app),
       limits_(limits),
       workers_(workers),
       parser_(limits),
-      header_timeout_ms_(header_timeout_ms) {}
+      header_timeout_ms_(header_timeout_ms),
+      body_timeout_ms_(body_timeout_ms),
+      body_window_bytes_(BodyWindowBytes(body_timeout_ms, body_min_rate)) {}
 
 void HttpHandler::OnInput(ConnectionIo& io) {
   if (workers_ == nullptr) {
@@ -130,6 +133,7 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
     const std::string_view input = in.pending().substr(parsed_);
     if (input.size() < parser_.bytes_needed()) break;
     const net::ParseResult r = parser_.Parse(input, &request_);
+    CountBodyBytes(r);
     if (r.send_continue) Scratch().append(net::kContinueResponse);
     if (r.status == net::ParseStatus::kNeedMore) {
       in.Consume(r.consumed);  // chunk framing the parser is done with
@@ -153,7 +157,7 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
       parsed_ = 0;
     }
   }
-  UpdateHeaderTimer(io, completed_any);
+  UpdateRequestTimer(io, completed_any);
   FlushScratch(io);
   if (close_after) io.CloseAfterFlush();
 }
@@ -255,6 +259,7 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
     const std::string_view input = in.pending().substr(parsed_);
     if (input.size() < parser_.bytes_needed()) break;
     const net::ParseResult r = parser_.Parse(input, &request_);
+    CountBodyBytes(r);
     if (r.send_continue) Scratch().append(net::kContinueResponse);
     parsed_ += r.consumed;
     if (r.status == net::ParseStatus::kNeedMore) break;
@@ -270,7 +275,7 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
     // Its raw bytes would not fit the input: chunk framing of a body near max_body.
     error_status = 413;
   }
-  UpdateHeaderTimer(io, completed_any);
+  UpdateRequestTimer(io, completed_any);
   FlushScratch(io);
   if (error_status != 0) {
     io.CountRejectedRequest();
@@ -293,24 +298,59 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
 }
 
 void HttpHandler::OnTimeout(ConnectionIo& io) {
-  header_timer_armed_ = false;
+  const bool body = timer_for_ == TimerFor::kBody;
+  timer_for_ = TimerFor::kNone;
+  if (body) io.CountBodyTimeout();
   io.CountRejectedRequest();
-  app_->HandleParseError(408, &Scratch());
-  FlushScratch(io);
+  if (body && body_use_ == BodyUse::kStream) {
+    // Its response is under way (the head went out with the request's head): it ends
+    // short of its Content-Length, and the close tells the client.
+  } else {
+    app_->HandleParseError(408, &Scratch());
+    FlushScratch(io);
+  }
   io.CloseAfterFlush();
 }
 
-// The clock runs from a head's first byte, not its latest: a client trickling one byte at
-// a time must not keep the connection forever. A new head (after a completed request)
-// starts a new clock.
-void HttpHandler::UpdateHeaderTimer(ConnectionIo& io, bool new_request) {
-  const bool reading_head = !io.input().empty() && !parser_.head_complete();
-  if (reading_head && (!header_timer_armed_ || new_request)) {
-    io.ArmTimer(header_timeout_ms_);
-  } else if (!reading_head && header_timer_armed_) {
-    io.CancelTimer();
+void HttpHandler::CountBodyBytes(const net::ParseResult& r) {
+  if (r.status == net::ParseStatus::kHead) {
+    body_bytes_ = 0;
+    body_mark_ = 0;
+  } else if (r.status == net::ParseStatus::kBody || r.status == net::ParseStatus::kNeedMore) {
+    body_bytes_ += r.consumed;  // 0 for a partial head
   }
-  header_timer_armed_ = reading_head;
+}
+
+// A head's clock runs from its first byte, not its latest: a client trickling one byte at
+// a time must not keep the connection forever. A new head (after a completed request)
+// starts a new clock. A body's clock restarts each time the body brought another window's
+// worth of bytes since the last restart (a re-arm costs no timer work in the reactor: it
+// only moves the deadline later).
+void HttpHandler::UpdateRequestTimer(ConnectionIo& io, bool new_request) {
+  TimerFor want = TimerFor::kNone;
+  if (parser_.head_complete()) {
+    if (body_timeout_ms_ > 0) want = TimerFor::kBody;
+  } else if (!io.input().empty()) {
+    want = TimerFor::kHead;
+  }
+  switch (want) {
+    case TimerFor::kHead:
+      if (timer_for_ != TimerFor::kHead || new_request) io.ArmTimer(header_timeout_ms_);
+      break;
+    case TimerFor::kBody:
+      if (timer_for_ != TimerFor::kBody || new_request) {
+        body_mark_ = 0;  // the window starts at the head's end
+        io.ArmTimer(body_timeout_ms_);
+      } else if (body_bytes_ - body_mark_ >= body_window_bytes_) {
+        body_mark_ = body_bytes_;
+        io.ArmTimer(body_timeout_ms_);
+      }
+      break;
+    case TimerFor::kNone:
+      if (timer_for_ != TimerFor::kNone) io.CancelTimer();
+      break;
+  }
+  timer_for_ = want;
 }
 
 void HttpHandler::PostBatch(ConnectionIo& io, BufferLease requests, bool close_after,

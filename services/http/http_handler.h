@@ -20,6 +20,12 @@
 // exceed MaxBatchedRequestBytes() gets 413, and the reactor's input high-water mark must be
 // at least that (the server sets it so).
 //
+// One connection timer (ConnectionIo::ArmTimer) serves both read timeouts: while a head is
+// arriving, the header timeout from its first byte; while a body is arriving, the body
+// timeout's windows (kDefaultBodyTimeoutMs). Either ends in 408 and a close (counted as
+// handler_timeouts and requests_rejected; a body's also as body_timeouts), except that a
+// streamed echo, whose response has begun, just closes.
+//
 //   HttpApp app;  // one per reactor thread
 //   Reactor reactor(config, [&] { return std::make_unique<HttpHandler>(&app, limits, pool); });
 //
@@ -27,6 +33,7 @@
 #ifndef RINGSIDE_SERVICES_HTTP_HTTP_HANDLER_H_
 #define RINGSIDE_SERVICES_HTTP_HTTP_HANDLER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -44,6 +51,15 @@ class HttpHandler final : public ConnectionHandler {
   // How long a request's line and headers may take to arrive, from their first byte
   // (slowloris); then 408 and close.
   static constexpr uint32_t kDefaultHeaderTimeoutMs = 10000;
+  // A request body must keep arriving (slow bodies): from the end of its head, each
+  // BodyWindowBytes() (body_min_rate bytes a second over body_timeout_ms, at least one
+  // byte) must arrive within body_timeout_ms of the previous such mark, else 408 and close
+  // (counted in body_timeouts). So a stalled body ends after body_timeout_ms, one trickling
+  // below body_min_rate at the end of the first window it fails, and an upload at or above
+  // the rate never; a body_timeout_ms of 0 turns this off, a body_min_rate of 0 asks only
+  // for one byte per window.
+  static constexpr uint32_t kDefaultBodyTimeoutMs = 10000;
+  static constexpr uint32_t kDefaultBodyMinRate = 1024;  // bytes per second
   // Body bytes of one request kept as leases on receive buffers; more are copied. Half of
   // a default connection ring (8 x 16 KiB), so the kernel always has buffers to fill.
   static constexpr size_t kLeasedBodyBytes = 64 << 10;
@@ -57,11 +73,21 @@ class HttpHandler final : public ConnectionHandler {
 
   // `workers` may be null: the app then runs on the reactor thread.
   HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
-              uint32_t header_timeout_ms = kDefaultHeaderTimeoutMs);
+              uint32_t header_timeout_ms = kDefaultHeaderTimeoutMs,
+              uint32_t body_timeout_ms = kDefaultBodyTimeoutMs,
+              uint32_t body_min_rate = kDefaultBodyMinRate);
+
+  // The bytes a body must bring within each body_timeout_ms.
+  static uint64_t BodyWindowBytes(uint32_t body_timeout_ms, uint32_t body_min_rate) {
+    return std::max<uint64_t>(1, uint64_t{body_min_rate} * body_timeout_ms / 1000);
+  }
   void OnInput(ConnectionIo& io) override;
   void OnTimeout(ConnectionIo& io) override;
 
  private:
+  // What the connection's timer is armed for.
+  enum class TimerFor : uint8_t { kNone, kHead, kBody };
+
   // What to do with the body of the request being read.
   enum class BodyUse : uint8_t {
     kDrop,    // the app ignores it
@@ -79,7 +105,11 @@ class HttpHandler final : public ConnectionHandler {
   // (an error response, or empty) and resumes input or, with `close_after`, closes.
   void PostBatch(ConnectionIo& io, BufferLease requests, bool close_after,
                  std::string last_response);
-  void UpdateHeaderTimer(ConnectionIo& io, bool new_request);
+  // Counts the parser's progress through a request body (framing included).
+  void CountBodyBytes(const net::ParseResult& r);
+  // Arms, moves or cancels the timer for what is being read now: a head (header timeout,
+  // from its first byte) or a body (body timeout windows).
+  void UpdateRequestTimer(ConnectionIo& io, bool new_request);
 
   HttpApp* const app_;
   const net::HttpLimits limits_;
@@ -87,7 +117,11 @@ class HttpHandler final : public ConnectionHandler {
   net::HttpParser parser_;
   net::HttpRequest request_;
   const uint32_t header_timeout_ms_;
-  bool header_timer_armed_ = false;
+  const uint32_t body_timeout_ms_;
+  const uint64_t body_window_bytes_;
+  TimerFor timer_for_ = TimerFor::kNone;
+  uint64_t body_bytes_ = 0;  // of the current request's body, as parsed so far
+  uint64_t body_mark_ = 0;   // body_bytes_ when the current body window started
 
   // Inline: the request whose body is being read. Its head's views point into head_.
   BufferLease head_;

@@ -8,7 +8,8 @@
 
 namespace ringside::http {
 
-TestHttpServer::TestHttpServer(const ServerMode& mode, uint32_t header_timeout_ms) {
+TestHttpServer::TestHttpServer(const ServerMode& mode, uint32_t header_timeout_ms,
+                               uint32_t body_timeout_ms, uint32_t body_min_rate) {
   if (mode.handler_threads > 0) {
     workers_ = std::make_unique<WorkerPool>(static_cast<size_t>(mode.handler_threads));
   }
@@ -18,9 +19,9 @@ TestHttpServer::TestHttpServer(const ServerMode& mode, uint32_t header_timeout_m
   config.buffers.buffer_size = 4096;
   config.buffers.connection_entries = 4;
   config.buffers.shared_entries = 256;
-  reactor_ = std::make_unique<Reactor>(config, [this, header_timeout_ms] {
+  reactor_ = std::make_unique<Reactor>(config, [=, this] {
     return std::make_unique<HttpHandler>(&app_, net::HttpLimits{}, workers_.get(),
-                                         header_timeout_ms);
+                                         header_timeout_ms, body_timeout_ms, body_min_rate);
   });
   if (const absl::Status status = reactor_->Start(); !status.ok()) {
     std::fprintf(stderr, "reactor: %s\n", std::string(status.message()).c_str());

@@ -29,7 +29,9 @@ class TestHttpServer {
  public:
   // Listening once constructed; aborts the test process if the reactor cannot start.
   explicit TestHttpServer(const ServerMode& mode,
-                          uint32_t header_timeout_ms = HttpHandler::kDefaultHeaderTimeoutMs);
+                          uint32_t header_timeout_ms = HttpHandler::kDefaultHeaderTimeoutMs,
+                          uint32_t body_timeout_ms = HttpHandler::kDefaultBodyTimeoutMs,
+                          uint32_t body_min_rate = HttpHandler::kDefaultBodyMinRate);
   ~TestHttpServer();
 
   uint16_t port() const { return reactor_->port(); }

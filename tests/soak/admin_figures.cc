@@ -41,6 +41,10 @@ absl::StatusOr<AdminFigures> ReadAdminFigures(const std::string& address) {
     figures.requests_rejected += reactor.requests_rejected();
     figures.shared_ring_fallbacks += reactor.shared_ring_fallbacks();
     figures.ring_memory_refusals += reactor.ring_memory_refusals();
+    figures.body_timeouts += reactor.body_timeouts();
+    figures.timer_fires += reactor.timer_fires();
+    figures.connection_slots += reactor.connection_slots();
+    figures.connection_objects += reactor.connection_objects();
   }
   return figures;
 }

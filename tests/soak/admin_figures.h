@@ -33,6 +33,10 @@ struct AdminFigures {
   uint64_t requests_rejected = 0;
   uint64_t shared_ring_fallbacks = 0;  // connections served without a ring of their own
   uint64_t ring_memory_refusals = 0;   // rings the kernel refused for locked memory
+  uint64_t body_timeouts = 0;
+  uint64_t timer_fires = 0;
+  uint64_t connection_slots = 0;    // entries of the reactors' slot tables
+  uint64_t connection_objects = 0;  // those holding a Connection
 };
 
 // Asks the admin service at HOST:PORT (no token) for GetServerStats.
