@@ -39,16 +39,25 @@ absl::StatusOr<SocketAddress> ParseAddress(const std::string& address, uint16_t 
   return out;
 }
 
+// A TCP socket for `where` with SO_REUSEADDR (connections in TIME_WAIT do not hold the
+// address) and, if asked, SO_REUSEPORT.
+absl::StatusOr<int> OpenSocket(const SocketAddress& where, bool reuse_port) {
+  const int fd = socket(where.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  return fd;
+}
+
 }  // namespace
 
 absl::StatusOr<int> Listen(const std::string& address, uint16_t port) {
   absl::StatusOr<SocketAddress> where = ParseAddress(address, port);
   if (!where.ok()) return where.status();
-  const int fd = socket(where->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  absl::StatusOr<int> socket_fd = OpenSocket(*where, /*reuse_port=*/true);
+  if (!socket_fd.ok()) return socket_fd.status();
+  const int fd = *socket_fd;
   if (bind(fd, reinterpret_cast<sockaddr*>(&where->storage), where->len) != 0 ||
       listen(fd, 4096) != 0) {
     const int err = errno;
@@ -60,15 +69,14 @@ absl::StatusOr<int> Listen(const std::string& address, uint16_t port) {
 }
 
 // A bind without SO_REUSEPORT fails while any socket (listening or not, with or without
-// SO_REUSEPORT) holds the address; SO_REUSEADDR keeps connections in TIME_WAIT from
-// counting, as they do not for Listen().
+// SO_REUSEPORT) holds the address; connections in TIME_WAIT do not count, as they do not
+// for Listen().
 absl::Status CheckPortUnused(const std::string& address, uint16_t port) {
   absl::StatusOr<SocketAddress> where = ParseAddress(address, port);
   if (!where.ok()) return where.status();
-  const int fd = socket(where->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  absl::StatusOr<int> socket_fd = OpenSocket(*where, /*reuse_port=*/false);
+  if (!socket_fd.ok()) return socket_fd.status();
+  const int fd = *socket_fd;
   const int bound = bind(fd, reinterpret_cast<sockaddr*>(&where->storage), where->len);
   const int err = errno;
   close(fd);

@@ -29,17 +29,6 @@ namespace {
 namespace v1 = admin::v1;
 using Clock = std::chrono::steady_clock;
 
-std::unique_ptr<ServerProcess> StartServer(std::vector<std::string> flags) {
-  std::vector<std::string> args = {"--port=0", "--admin_address=127.0.0.1:0"};
-  args.insert(args.end(), flags.begin(), flags.end());
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-      ServerProcess::Start(ServerBinary(), args);
-  EXPECT_TRUE(server.ok()) << server.status();
-  if (!server.ok()) return nullptr;
-  EXPECT_FALSE((*server)->admin_address().empty());
-  return std::move(*server);
-}
-
 // A stub on a channel with a connection of its own (channels otherwise share one).
 std::unique_ptr<v1::RingAdmin::Stub> Stub(const std::string& address) {
   grpc::ChannelArguments args;
@@ -140,7 +129,7 @@ bool DataPortServes(uint16_t port) {
 }
 
 TEST(AdminLimitsTest, WatchesOverTheCapAreRefusedAndAnEndedWatchFreesItsPlace) {
-  std::unique_ptr<ServerProcess> server = StartServer({"--reactors=1", "--admin_max_watches=2"});
+  std::unique_ptr<ServerProcess> server = StartServerForTest({"--reactors=1", "--admin_max_watches=2"});
   ASSERT_NE(server, nullptr);
   auto stub = Stub(server->admin_address());
   std::unique_ptr<Watch> first = StartWatch(*stub);
@@ -176,7 +165,7 @@ TEST(AdminLimitsTest, WatchesOverTheCapAreRefusedAndAnEndedWatchFreesItsPlace) {
 TEST(AdminLimitsTest, WatchesShareOneSnapshotPerReactorPerInterval) {
   constexpr int kReactors = 2;
   constexpr int kWatches = 16;
-  std::unique_ptr<ServerProcess> server = StartServer(
+  std::unique_ptr<ServerProcess> server = StartServerForTest(
       {absl::StrCat("--reactors=", kReactors), absl::StrCat("--admin_max_watches=", kWatches)});
   ASSERT_NE(server, nullptr);
   std::vector<int> clients;
@@ -227,7 +216,7 @@ TEST(AdminLimitsTest, WatchesShareOneSnapshotPerReactorPerInterval) {
 
 TEST(AdminLimitsTest, ConnectionsOverTheCapAreRefusedWhileTheDataPortServes) {
   std::unique_ptr<ServerProcess> server =
-      StartServer({"--reactors=1", "--admin_max_connections=2"});
+      StartServerForTest({"--reactors=1", "--admin_max_connections=2"});
   ASSERT_NE(server, nullptr);
   auto first = Stub(server->admin_address());
   auto second = Stub(server->admin_address());
@@ -263,7 +252,7 @@ TEST(AdminLimitsTest, TheAdminPortAnswersAgainAfterTheProcessRanOutOfFds) {
   // connections above it is refused), so the limit is lowered once it runs, as an operator
   // or another consumer of descriptors would: the admin listener's accept4 sees it at once.
   std::unique_ptr<ServerProcess> server =
-      StartServer({"--reactors=1", "--admin_max_connections=1000"});
+      StartServerForTest({"--reactors=1", "--admin_max_connections=1000"});
   ASSERT_NE(server, nullptr);
   ASSERT_EQ(std::system(absl::StrCat("prlimit --pid ", server->pid(), " --nofile=", kNofile,
                                      ":").c_str()),
@@ -303,7 +292,7 @@ TEST(AdminLimitsTest, TheAdminPortAnswersAgainAfterTheProcessRanOutOfFds) {
 TEST(AdminLimitsTest, TheTokenFileGuardsEveryCallAndWatchesWithoutItTakeNoPlace) {
   const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/admin_token");
   std::ofstream(path) << "s3cret\n";
-  std::unique_ptr<ServerProcess> server = StartServer(
+  std::unique_ptr<ServerProcess> server = StartServerForTest(
       {"--reactors=1", "--admin_max_watches=1", "--admin_token_file=" + path});
   ASSERT_NE(server, nullptr);
   auto stub = Stub(server->admin_address());

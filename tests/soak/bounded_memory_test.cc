@@ -43,12 +43,9 @@ constexpr int64_t kMiB = 1024;  // in KiB, as ServerProcess reports RSS
 class BoundedMemoryTest : public ::testing::TestWithParam<bool> {
  protected:
   std::unique_ptr<ServerProcess> Start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--port=0", "--reactors=1", "--admin_address=127.0.0.1:0",
-                                     absl::StrCat("--incremental=", GetParam())};
-    args.insert(args.end(), extra.begin(), extra.end());
-    absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(ServerBinary(), args);
-    EXPECT_TRUE(server.ok()) << server.status();
-    return server.ok() ? std::move(*server) : nullptr;
+    std::vector<std::string> flags = {"--reactors=1", absl::StrCat("--incremental=", GetParam())};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    return StartServerForTest(flags);
   }
 };
 

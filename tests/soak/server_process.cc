@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "gtest/gtest.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "tests/process_memory.h"
@@ -42,6 +43,15 @@ std::string ServerBinary(const char* argv0) {
     std::abort();
   }
   return runfiles->Rlocation("ringside/services/server");
+}
+
+std::unique_ptr<ServerProcess> StartServerForTest(const std::vector<std::string>& flags) {
+  std::vector<std::string> args = {"--port=0", "--admin_address=127.0.0.1:0"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start(ServerBinary(), args);
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? std::move(*server) : nullptr;
 }
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(

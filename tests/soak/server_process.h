@@ -39,6 +39,13 @@ inline constexpr bool kSanitizedServer = false;
 // the running binary, whose argv[0] is `argv0`, or of the running test when it is null.
 std::string ServerBinary(const char* argv0 = nullptr);
 
+class ServerProcess;
+
+// ServerProcess::Start of ServerBinary() with its HTTP and admin listeners on free ports
+// and `flags` after them (later flags win); the test fails, and it returns null, if the
+// server does not start.
+std::unique_ptr<ServerProcess> StartServerForTest(const std::vector<std::string>& flags);
+
 class ServerProcess {
  public:
   // Starts `binary` with `args` and waits until it printed its protocol listener's line.

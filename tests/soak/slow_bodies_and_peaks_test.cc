@@ -35,15 +35,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kMiB = 1024;  // in KiB, as ServerProcess reports RSS
 
-std::unique_ptr<ServerProcess> StartServer(std::vector<std::string> extra) {
-  std::vector<std::string> args = {"--port=0", "--admin_address=127.0.0.1:0"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-      ServerProcess::Start(ServerBinary(), args);
-  EXPECT_TRUE(server.ok()) << server.status();
-  return server.ok() ? std::move(*server) : nullptr;
-}
-
 AdminFigures Figures(const ServerProcess& server) {
   absl::StatusOr<AdminFigures> figures = ReadAdminFigures(server.admin_address());
   EXPECT_TRUE(figures.ok()) << figures.status();
@@ -59,7 +50,7 @@ class SlowBodyTest : public ::testing::TestWithParam<bool> {};
 // the 5 s linger cap.
 TEST_P(SlowBodyTest, SlowBodiesAreClosedAfterTheBodyTimeoutAndCounted) {
   std::unique_ptr<ServerProcess> server =
-      StartServer({"--reactors=2", absl::StrCat("--incremental=", GetParam()),
+      StartServerForTest({"--reactors=2", absl::StrCat("--incremental=", GetParam()),
                    "--body_timeout_ms=1000", "--body_min_rate=2000"});
   ASSERT_NE(server, nullptr);
   constexpr int kSlow = 500;
@@ -156,7 +147,7 @@ TEST(ConnectionPeakTest, SlotTablesAndMemoryGoBackAfterAPeak) {
   constexpr uint64_t kReactors = 2;
   constexpr uint64_t kKeptPerReactor = 64;
   std::unique_ptr<ServerProcess> server =
-      StartServer({absl::StrCat("--reactors=", kReactors), "--incremental=false",
+      StartServerForTest({absl::StrCat("--reactors=", kReactors), "--incremental=false",
                    "--ring_entries=64"});
   ASSERT_NE(server, nullptr);
   {
