@@ -54,6 +54,13 @@ void StartConnect(int fd, uint16_t port) {
 }
 
 TEST(AcceptBackoff, OutOfFdsTheListenerWaitsInsteadOfSpinningAndResumes) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan's vptr check (built in with ASan here) probes memory through a pipe(); in a
+  // process out of descriptors the probe fails and it reports valid objects as invalid.
+  // The server binary's out-of-descriptor behaviour is also covered by
+  // services:server_limits_test.
+  GTEST_SKIP() << "the sanitizer runtime needs descriptors this test takes away";
+#endif
   rlimit saved{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
   ReactorConfig config;
