@@ -4,8 +4,8 @@
 // response of each (200, text/plain, "ok", with Date) to one send buffer, as a reactor does
 // for one read. Counters are per request, so the time reads as ns/request.
 //
-//   ./bazelw run -c opt //net:http_parser_benchmark -- --benchmark_repetitions=9 \
-//       --benchmark_report_aggregates_only=true
+//   ./bazelw run --config=opt //net:http_parser_benchmark -- --benchmark_repetitions=9
+//       --benchmark_report_aggregates_only=true  (one command line)
 #include <benchmark/benchmark.h>
 
 #include <string>

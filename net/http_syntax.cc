@@ -10,15 +10,6 @@
 namespace ringside::net {
 namespace {
 
-constexpr std::array<bool, 256> kTokenChars = [] {
-  std::array<bool, 256> table{};
-  for (int c = '0'; c <= '9'; ++c) table[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
-  for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) table[c] = true;
-  return table;
-}();
-
 // field-vchar / SP / HTAB: every byte but the controls (obs-text is allowed, RFC 9110 5.5).
 constexpr std::array<bool, 256> kFieldValueChars = [] {
   std::array<bool, 256> table{};
@@ -52,8 +43,6 @@ size_t FindCrOrLf(std::string_view input, size_t from) {
 char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 }  // namespace
-
-bool IsTokenChar(char c) { return kTokenChars[static_cast<unsigned char>(c)]; }
 
 bool IsToken(std::string_view s) {
   if (s.empty()) return false;
