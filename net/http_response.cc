@@ -8,11 +8,9 @@
 namespace ringside::net {
 namespace {
 
-// Writes bytes at `out` and returns the end of what it wrote.
-char* Put(char* out, std::string_view bytes) {
-  std::memcpy(out, bytes.data(), bytes.size());
-  return out + bytes.size();
-}
+// Writes bytes at `out` and returns the end of what it wrote. string_view::copy, not memcpy:
+// an empty view may have a null data(), which memcpy must not be given.
+char* Put(char* out, std::string_view bytes) { return out + bytes.copy(out, bytes.size()); }
 
 std::string_view ConnectionLine(ConnectionField connection) {
   switch (connection) {
