@@ -8,28 +8,14 @@
 namespace ringside::net {
 namespace {
 
-// Writes bytes at `out` and returns the end of what it wrote. string_view::copy, not memcpy:
-// an empty view may have a null data(), which memcpy must not be given.
-char* Put(char* out, std::string_view bytes) { return out + bytes.copy(out, bytes.size()); }
-
-std::string_view ConnectionLine(ConnectionField connection) {
-  switch (connection) {
-    case ConnectionField::kNone:
-      return {};
-    case ConnectionField::kClose:
-      return "\r\nConnection: close";
-    case ConnectionField::kKeepAlive:
-      return "\r\nConnection: keep-alive";
-  }
-  return {};
+void AppendNumber(size_t value, std::string* out) {
+  char digits[20];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
+  out->append(digits, end);
 }
 
-constexpr std::string_view kVersion = "HTTP/1.1 ";
-constexpr std::string_view kServerAndDate = "\r\nServer: ringside\r\nDate: ";
-constexpr std::string_view kContentType = "\r\nContent-Type: ";
-constexpr std::string_view kContentLength = "\r\nContent-Length: ";
-constexpr std::string_view kAllow = "\r\nAllow: ";
-constexpr std::string_view kEndOfHead = "\r\n\r\n";
+// Room for the status line and fixed fields, so a response grows `out` at most once.
+constexpr size_t kHeadReserve = 160;
 
 }  // namespace
 
@@ -53,52 +39,36 @@ std::string_view ReasonPhrase(int status) {
 }
 
 void AppendResponse(const Response& response, std::string_view date, std::string* out) {
-  // The size is known before anything is written, so `out` grows once and every piece is a
-  // plain copy, with no capacity check per piece.
-  char status[20];
-  const char* const status_end =
-      std::to_chars(status, status + sizeof(status), static_cast<size_t>(response.status)).ptr;
-  char length[20];
-  const char* const length_end =
-      std::to_chars(length, length + sizeof(length),
-                    static_cast<size_t>(response.body_follows.value_or(response.body.size())))
-          .ptr;
-  const std::string_view status_text(status, status_end - status);
-  const std::string_view length_text(length, length_end - length);
-  const std::string_view reason = ReasonPhrase(response.status);
-  const std::string_view connection = ConnectionLine(response.connection);
-  const std::string_view body =
-      response.omit_body || response.body_follows ? std::string_view() : response.body;
-  const bool typed = !response.content_type.empty();
-  const bool allow = !response.allow.empty();
-  const size_t size =
-      kVersion.size() + status_text.size() + 1 + reason.size() + kServerAndDate.size() +
-      date.size() + (typed ? kContentType.size() + response.content_type.size() : 0) +
-      kContentLength.size() + length_text.size() +
-      (allow ? kAllow.size() + response.allow.size() : 0) + connection.size() +
-      kEndOfHead.size() + body.size();
-  const size_t start = out->size();
-  out->resize(start + size);
-  char* p = out->data() + start;
-  p = Put(p, kVersion);
-  p = Put(p, status_text);
-  *p++ = ' ';
-  p = Put(p, reason);
-  p = Put(p, kServerAndDate);
-  p = Put(p, date);
-  if (typed) {
-    p = Put(p, kContentType);
-    p = Put(p, response.content_type);
+  out->reserve(out->size() + kHeadReserve + response.content_type.size() +
+               response.allow.size() + (response.omit_body ? 0 : response.body.size()));
+  out->append("HTTP/1.1 ");
+  AppendNumber(static_cast<size_t>(response.status), out);
+  out->push_back(' ');
+  out->append(ReasonPhrase(response.status));
+  out->append("\r\nServer: ringside\r\nDate: ");
+  out->append(date);
+  if (!response.content_type.empty()) {
+    out->append("\r\nContent-Type: ");
+    out->append(response.content_type);
   }
-  p = Put(p, kContentLength);
-  p = Put(p, length_text);
-  if (allow) {
-    p = Put(p, kAllow);
-    p = Put(p, response.allow);
+  out->append("\r\nContent-Length: ");
+  AppendNumber(static_cast<size_t>(response.body_follows.value_or(response.body.size())), out);
+  if (!response.allow.empty()) {
+    out->append("\r\nAllow: ");
+    out->append(response.allow);
   }
-  p = Put(p, connection);
-  p = Put(p, kEndOfHead);
-  Put(p, body);
+  switch (response.connection) {
+    case ConnectionField::kNone:
+      break;
+    case ConnectionField::kClose:
+      out->append("\r\nConnection: close");
+      break;
+    case ConnectionField::kKeepAlive:
+      out->append("\r\nConnection: keep-alive");
+      break;
+  }
+  out->append("\r\n\r\n");
+  if (!response.omit_body && !response.body_follows) out->append(response.body);
 }
 
 PrebuiltResponse::PrebuiltResponse(const Response& response) {
