@@ -1,6 +1,7 @@
 #include "net/http_parser.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <limits>
 
@@ -17,14 +18,18 @@ bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); 
 bool IsTargetChar(char c) { return c > 0x20 && c < 0x7f && c != '#'; }
 
 // The characters of uri-host [":" port]: unreserved, sub-delims, pct-encoded, IP-literal.
-bool IsHostChar(char c) {
-  if (IsAlpha(c) || IsDigit(c)) return true;
-  return std::string_view("-._~!$&'()*+,;=%:[]").find(c) != std::string_view::npos;
-}
+constexpr std::array<bool, 256> kHostChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (unsigned char c : std::string_view("-._~!$&'()*+,;=%:[]")) table[c] = true;
+  return table;
+}();
 
 bool IsHost(std::string_view s) {
   for (char c : s) {
-    if (!IsHostChar(c)) return false;
+    if (!kHostChars[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }
@@ -253,17 +258,20 @@ HttpParser::Step HttpParser::ScanRequestLine(std::string_view input) {
 }
 
 int HttpParser::ParseRequestLine(std::string_view input, std::string_view line) {
-  const size_t first_space = line.find(' ');
-  if (first_space == std::string_view::npos) return 400;
-  const size_t second_space = line.find(' ', first_space + 1);
-  if (second_space == std::string_view::npos) return 400;
+  // One pass: SP is neither a tchar nor a target character, so the method is the run of
+  // tchars and the target the run of target characters after it, each ended by one SP.
+  size_t first_space = 0;
+  while (first_space < line.size() && IsTokenChar(line[first_space])) ++first_space;
+  if (first_space == 0 || first_space == line.size() || line[first_space] != ' ') return 400;
+  size_t second_space = first_space + 1;
+  while (second_space < line.size() && IsTargetChar(line[second_space])) ++second_space;
+  if (second_space == first_space + 1 || second_space == line.size() ||
+      line[second_space] != ' ') {
+    return 400;
+  }
   const std::string_view method = line.substr(0, first_space);
   const std::string_view target = line.substr(first_space + 1, second_space - first_space - 1);
   const std::string_view version = line.substr(second_space + 1);
-  if (!IsToken(method) || target.empty()) return 400;
-  for (char c : target) {
-    if (!IsTargetChar(c)) return 400;
-  }
   if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !IsDigit(version[5]) ||
       version[6] != '.' || !IsDigit(version[7])) {
     return 400;
@@ -318,19 +326,33 @@ HttpParser::Step HttpParser::FinishHead(std::string_view input) {
   for (const FieldSpan& field : fields_) {
     const std::string_view name = field.name.In(input);
     const std::string_view value = field.value.In(input);
-    if (EqualsIgnoreCase(name, "Host")) {
-      if (++hosts > 1 || !IsHost(value)) return Fail(400);
-    } else if (EqualsIgnoreCase(name, "Content-Length")) {
-      if (++content_lengths > 1 || !ParseContentLength(value, &content_length)) return Fail(400);
-    } else if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
-      codings.Add(value);
-    } else if (EqualsIgnoreCase(name, "Connection")) {
-      ForEachListElement(value, [&](std::string_view option) {
-        close = close || EqualsIgnoreCase(option, "close");
-        keep_alive = keep_alive || EqualsIgnoreCase(option, "keep-alive");
-      });
-    } else if (EqualsIgnoreCase(name, "Expect")) {
-      expect_continue = expect_continue || EqualsIgnoreCase(value, "100-continue");
+    // The length picks the one name a field can be, so each field costs one compare.
+    switch (name.size()) {
+      case 4:
+        if (EqualsIgnoreCase(name, "Host") && (++hosts > 1 || !IsHost(value))) return Fail(400);
+        break;
+      case 14:
+        if (EqualsIgnoreCase(name, "Content-Length") &&
+            (++content_lengths > 1 || !ParseContentLength(value, &content_length))) {
+          return Fail(400);
+        }
+        break;
+      case 17:
+        if (EqualsIgnoreCase(name, "Transfer-Encoding")) codings.Add(value);
+        break;
+      case 10:
+        if (EqualsIgnoreCase(name, "Connection")) {
+          ForEachListElement(value, [&](std::string_view option) {
+            close = close || EqualsIgnoreCase(option, "close");
+            keep_alive = keep_alive || EqualsIgnoreCase(option, "keep-alive");
+          });
+        }
+        break;
+      case 6:
+        if (EqualsIgnoreCase(name, "Expect")) {
+          expect_continue = expect_continue || EqualsIgnoreCase(value, "100-continue");
+        }
+        break;
     }
   }
   if (version_minor_ == 1 && hosts == 0) return Fail(400);

@@ -1,6 +1,9 @@
 #include "net/http_response.h"
 
 #include <charconv>
+#include <cstring>
+
+#include "net/date_cache.h"
 
 namespace ringside::net {
 namespace {
@@ -66,6 +69,19 @@ void AppendResponse(const Response& response, std::string_view date, std::string
   }
   out->append("\r\n\r\n");
   if (!response.omit_body && !response.body_follows) out->append(response.body);
+}
+
+PrebuiltResponse::PrebuiltResponse(const Response& response) {
+  constexpr std::string_view kDateField = "\r\nDate: ";
+  AppendResponse(response, std::string(DateCache::kSize, ' '), &bytes_);
+  // The status line holds no CRLF, so the first Date field is ours.
+  date_offset_ = bytes_.find(kDateField) + kDateField.size();
+}
+
+void PrebuiltResponse::AppendTo(std::string_view date, std::string* out) const {
+  const size_t start = out->size();
+  out->append(bytes_);
+  std::memcpy(out->data() + start + date_offset_, date.data(), DateCache::kSize);
 }
 
 void AppendErrorResponse(int status, std::string_view date, std::string* out) {

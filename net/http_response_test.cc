@@ -27,6 +27,25 @@ TEST(HttpResponseTest, WritesExactBytesForAFixedTime) {
             "Hello, World!");
 }
 
+TEST(HttpResponseTest, PrebuiltResponseWritesWhatAppendResponseWrites) {
+  int64_t now = kSunday1994;
+  DateCache date([&now] { return now; });
+  for (const Response& response :
+       {Response{.status = 200, .content_type = "text/plain", .body = "ok"},
+        Response{.status = 404, .body = "Date: x"},
+        Response{.status = 200, .content_type = "application/json", .body = "{}",
+                 .connection = ConnectionField::kKeepAlive}}) {
+    const PrebuiltResponse prebuilt(response);
+    for (int second = 0; second < 2; ++second, ++now) {
+      std::string expected = "previous";
+      std::string out = "previous";
+      AppendResponse(response, date.Now(), &expected);
+      prebuilt.AppendTo(date.Now(), &out);
+      EXPECT_EQ(out, expected);
+    }
+  }
+}
+
 TEST(HttpResponseTest, DateFollowsTheClock) {
   int64_t now = kSunday1994;
   DateCache date([&now] { return now; });

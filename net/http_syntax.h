@@ -16,13 +16,24 @@
 #ifndef RINGSIDE_NET_HTTP_SYNTAX_H_
 #define RINGSIDE_NET_HTTP_SYNTAX_H_
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 
 namespace ringside::net {
 
-// tchar: the characters of a token (method, field name, transfer coding).
-bool IsTokenChar(char c);
+// tchar: the characters of a token (method, field name, transfer coding). A table inline
+// here, since the parser asks for every byte of every method and field name.
+inline constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) table[c] = true;
+  return table;
+}();
+
+inline bool IsTokenChar(char c) { return kTokenChars[static_cast<unsigned char>(c)]; }
 
 // token = 1*tchar.
 bool IsToken(std::string_view s);

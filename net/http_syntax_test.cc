@@ -96,6 +96,25 @@ TEST(HttpSyntaxTest, ScannerReportsTooLongBeforeTheLineEnds) {
   EXPECT_EQ(exact.Next("abcd\r\n", 4, &line), Result::kLine);
 }
 
+// The scanner looks at 16 bytes at a time where it can: a line end or a bare CR or LF must
+// be found at every position of a block and in the bytes after the last whole block.
+TEST(HttpSyntaxTest, ScannerFindsLineEndsAndBareCrOrLfAtEveryPosition) {
+  for (size_t n = 0; n < 40; ++n) {
+    const std::string text(n, 'a');
+    CrlfLineScanner lines;
+    std::string_view line;
+    const std::string crlf = text + "\r\n" + std::string(20, 'b');
+    ASSERT_EQ(lines.Next(crlf, 100, &line), Result::kLine) << n;
+    EXPECT_EQ(line, text);
+    EXPECT_EQ(lines.line_start(), n + 2);
+    for (const char bare : {'\r', '\n'}) {
+      const std::string input = text + bare + std::string(20, 'b') + "\r\n";
+      CrlfLineScanner fresh;
+      EXPECT_EQ(fresh.Next(input, 100, &line), Result::kBareCrOrLf) << n;
+    }
+  }
+}
+
 TEST(HttpSyntaxTest, ScannerStartsAtTheGivenOffset) {
   CrlfLineScanner lines;
   lines.Reset(3);

@@ -100,6 +100,9 @@ void SetConnection(const net::HttpRequest& request, net::Response* response) {
 
 }  // namespace
 
+HttpApp::FixedRoute::FixedRoute(const net::Response& response)
+    : response(response), prebuilt(response) {}
+
 HttpApp::HttpApp(net::DateCache::Clock clock) : date_(std::move(clock)) {}
 
 bool HttpApp::Echoes(const net::HttpRequest& request) {
@@ -133,18 +136,18 @@ void HttpApp::Handle(const net::HttpRequest& request, std::string_view body, std
     // OPTIONS * (the parser allows "*" with OPTIONS only) asks about the server as a whole.
     response.allow = "GET, HEAD, POST";
   } else if (path == "/plaintext" || path == "/pipeline" || path == "/json") {
+    const FixedRoute& route = path == "/plaintext" ? plaintext_
+                              : path == "/pipeline" ? pipeline_
+                                                    : json_;
     if (!get) {
       SetStatus(405, &response);
       response.allow = "GET, HEAD";
-    } else if (path == "/plaintext") {
-      response.content_type = kTextPlain;
-      response.body = "Hello, World!";
-    } else if (path == "/pipeline") {
-      response.content_type = kTextPlain;
-      response.body = "ok";
+    } else if (!head && request.keep_alive && request.version_minor == 1) {
+      // The hot case (no Connection field): the whole response but for its Date is fixed.
+      route.prebuilt.AppendTo(date_.Now(), out);
+      return;
     } else {
-      response.content_type = "application/json";
-      response.body = R"({"message":"Hello, World!"})";
+      response = route.response;
     }
   } else if (path == "/echo") {
     if (!post) {

@@ -29,6 +29,7 @@
 
 #include "net/date_cache.h"
 #include "net/http_parser.h"
+#include "net/http_response.h"
 
 namespace ringside::http {
 
@@ -53,7 +54,20 @@ class HttpApp {
   void HandleParseError(int status, std::string* out);
 
  private:
+  // A GET route whose response is always the same: `response` (its views are literals), and
+  // the bytes of it for a kept-alive HTTP/1.1 GET, which need no Connection field.
+  struct FixedRoute {
+    explicit FixedRoute(const net::Response& response);
+    net::Response response;
+    net::PrebuiltResponse prebuilt;
+  };
+
   net::DateCache date_;
+  FixedRoute plaintext_{{.status = 200, .content_type = "text/plain", .body = "Hello, World!"}};
+  FixedRoute pipeline_{{.status = 200, .content_type = "text/plain", .body = "ok"}};
+  FixedRoute json_{{.status = 200,
+                    .content_type = "application/json",
+                    .body = R"({"message":"Hello, World!"})"}};
 };
 
 }  // namespace ringside::http
