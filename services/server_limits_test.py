@@ -122,6 +122,13 @@ class Signals(unittest.TestCase):
 
 
 class FileDescriptorLimit(unittest.TestCase):
+    # A burst of connections can run the server out of descriptors for a moment (a
+    # multishot accept takes several before the reactor closes the refused ones; the
+    # listener then backs off). UBSan's vptr check probes memory through a pipe(), which
+    # then fails, and it reports valid objects as invalid and aborts the server: a false
+    # report, so the ASan+UBSan build (the test config that sets UBSAN_OPTIONS) skips this.
+    @unittest.skipIf("UBSAN_OPTIONS" in os.environ,
+                     "the sanitizer runtime needs descriptors this test takes away")
     def test_connections_beyond_rlimit_nofile_are_refused_without_spinning(self):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the clients need 2,000
@@ -131,6 +138,7 @@ class FileDescriptorLimit(unittest.TestCase):
         log = tempfile.TemporaryFile()
         self.addCleanup(log.close)
         server = Server("--incremental=false", admin=False, stderr=log, preexec_fn=nofile_1024)
+        clients = []
         try:
             log.seek(0)
             said = log.read().decode()
@@ -141,11 +149,11 @@ class FileDescriptorLimit(unittest.TestCase):
                        for _ in range(2000)]
             served = refused = 0
             for client in clients:
-                client.sendall(PIPELINE_REQUEST)
                 try:
+                    client.sendall(PIPELINE_REQUEST)
                     answer = client.recv(4096)
-                except ConnectionResetError:
-                    answer = b""
+                except (ConnectionResetError, BrokenPipeError):
+                    answer = b""  # refused: the server closed it, maybe before we wrote
                 if answer.startswith(b"HTTP/1.1 200"):
                     served += 1
                 else:
@@ -161,10 +169,12 @@ class FileDescriptorLimit(unittest.TestCase):
                 client.sendall(PIPELINE_REQUEST)
             self.assertEqual(sum(c.recv(4096).startswith(b"HTTP/1.1 200")
                                  for c in clients[:10]), 10)
+        finally:
             for client in clients:
                 client.close()
-        finally:
-            self.assertEqual(server.stop(), 0)
+            code = server.stop()
+            log.seek(0)
+            self.assertEqual(code, 0, log.read().decode()[-2000:])
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
