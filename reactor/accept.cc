@@ -61,10 +61,12 @@ void Reactor::Impl::BackOffAccept(int error) {
   accept_backoff_ms_ = accept_backoff_ms_ == 0
                            ? kAcceptBackoffMinMs
                            : std::min(accept_backoff_ms_ * 2, kAcceptBackoffMaxMs);
-  accept_failure_log_.Write(absl::StrCat(
-      "reactor ", config_.id, ": accept: ", std::strerror(error),
-      "; new connections wait in the listen backlog, retrying every ", kAcceptBackoffMaxMs,
-      " ms at most (raise RLIMIT_NOFILE or lower --max_connections_total)"));
+  accept_failure_log_.Write([&] {
+    return absl::StrCat("reactor ", config_.id, ": accept: ", std::strerror(error),
+                        "; new connections wait in the listen backlog, retrying every ",
+                        kAcceptBackoffMaxMs, " ms at most (raise RLIMIT_NOFILE or lower "
+                        "--max_connections_total)");
+  });
   if (accept_ == Accept::kArmed) return;  // the multishot accept is still in flight
   accept_retry_after_ = {.tv_sec = 0,
                          .tv_nsec = static_cast<long long>(accept_backoff_ms_) * 1000000};

@@ -46,11 +46,8 @@ double ProcessCpuSeconds() {
 // Connects `fd` to 127.0.0.1:port without waiting: the kernel completes the handshake into
 // the listen backlog whether or not the server accepts.
 void StartConnect(int fd, uint16_t port) {
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(port);
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  const sockaddr_in to = testing::LoopbackAddress(port);
+  connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof(to));
 }
 
 TEST(AcceptBackoff, OutOfFdsTheListenerWaitsInsteadOfSpinningAndResumes) {

@@ -5,7 +5,7 @@
 
 namespace ringside {
 
-bool IntervalLog::Write(std::string_view line) {
+bool IntervalLog::ClaimLine() {
   const uint64_t now = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::steady_clock::now().time_since_epoch())
@@ -17,6 +17,10 @@ bool IntervalLog::Write(std::string_view line) {
     held_back_total_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
+  return true;
+}
+
+void IntervalLog::Emit(std::string_view line) {
   const uint64_t held_back = held_back_.exchange(0, std::memory_order_relaxed);
   std::string text = "ringside: ";
   text.append(line);
@@ -27,7 +31,6 @@ bool IntervalLog::Write(std::string_view line) {
   // One write, so lines from different threads do not interleave.
   std::fwrite(text.data(), 1, text.size(), stderr);
   written_.fetch_add(1, std::memory_order_relaxed);
-  return true;
 }
 
 }  // namespace ringside

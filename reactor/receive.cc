@@ -23,9 +23,11 @@ RingId Reactor::Impl::AcquireRing() {
   absl::StatusOr<RingId> own = manager_->AttachRing();
   if (own.ok()) return *own;
   ++totals_.shared_ring_fallbacks;
-  shared_ring_log_.Write(absl::StrCat(
-      "reactor ", config_.id, ": connections served on the shared ring, without a ring of "
-      "their own (", totals_.shared_ring_fallbacks, " in all): ", own.status().message()));
+  shared_ring_log_.Write([&] {
+    return absl::StrCat("reactor ", config_.id, ": connections served on the shared ring, "
+                        "without a ring of their own (", totals_.shared_ring_fallbacks,
+                        " in all): ", own.status().message());
+  });
   return manager_->shared();
 }
 

@@ -41,11 +41,8 @@ TestClient::TestClient(uint16_t port, bool ipv6) {
     addr.sin6_addr = in6addr_loopback;
     rc = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   } else {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    rc = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    const sockaddr_in addr = LoopbackAddress(port);
+    rc = connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
   }
   if (rc != 0) Die("connect");
   const int one = 1;
@@ -117,6 +114,14 @@ size_t WriteUntilStalled(int fd, std::string_view data, std::chrono::millisecond
     }
   }
   return written;
+}
+
+sockaddr_in LoopbackAddress(uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return addr;
 }
 
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {

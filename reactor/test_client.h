@@ -5,6 +5,8 @@
 #ifndef RINGSIDE_REACTOR_TEST_CLIENT_H_
 #define RINGSIDE_REACTOR_TEST_CLIENT_H_
 
+#include <netinet/in.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -40,6 +42,9 @@ class TestClient {
 // receive window and our send buffer are full), the peer closed, or all of it is written.
 // Returns the bytes written: a test of a server that must stop reading checks it is less.
 size_t WriteUntilStalled(int fd, std::string_view data, std::chrono::milliseconds quiet);
+
+// 127.0.0.1:port, for tests that make their own sockets (non-blocking connects, many fds).
+sockaddr_in LoopbackAddress(uint16_t port);
 
 // Polls `condition` until it holds or the deadline passes.
 bool WaitFor(const std::function<bool()>& condition,

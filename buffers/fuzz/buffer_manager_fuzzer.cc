@@ -301,6 +301,8 @@ class Harness {
 
   // The model's side of BufferManager's private operations of the same names.
   void ModelApplyRelease(uint64_t word);
+  // The slot the manager gives the next ring: freed ones last-freed first, else a new one.
+  uint32_t ModelTakeSlot();
   void ModelVacate(uint32_t slot);
   void ModelReturnToPool(BufferRing* ring);
 
@@ -349,13 +351,7 @@ void Harness::Init() {
   ++stats_.rings_created;
   stats_.ring_syscalls += kSyscallsPerRing;
   if (!incremental_) stats_.rings_live = 1;
-  uint32_t slot = static_cast<uint32_t>(slots_.size());
-  if (free_slots_.empty()) {
-    slots_.emplace_back();
-  } else {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  }
+  const uint32_t slot = ModelTakeSlot();
   shared_ = {slot, slots_[slot].generation};
   FUZZ_CHECK(manager_.shared() == shared_ && manager_.IsShared(shared_));
   BufferRing* ring = manager_.ring(shared_);
@@ -435,13 +431,7 @@ void Harness::Attach() {
   }
   FUZZ_CHECK(id.ok());
   // Slots are reused last-freed first; a reused slot's generation was bumped on vacating.
-  uint32_t slot = static_cast<uint32_t>(slots_.size());
-  if (free_slots_.empty()) {
-    slots_.emplace_back();
-  } else {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
-  }
+  const uint32_t slot = ModelTakeSlot();
   FUZZ_CHECK(id->slot == slot && id->generation == slots_[slot].generation);
   for (const RingId& old : retired_) FUZZ_CHECK(!(old == *id));
   BufferRing* ring = manager_.ring(*id);
@@ -666,6 +656,16 @@ void Harness::ModelApplyRelease(uint64_t word) {
       ModelVacate(w.slot);
     }
   }
+}
+
+uint32_t Harness::ModelTakeSlot() {
+  if (free_slots_.empty()) {
+    slots_.emplace_back();
+    return static_cast<uint32_t>(slots_.size() - 1);
+  }
+  const uint32_t slot = free_slots_.back();
+  free_slots_.pop_back();
+  return slot;
 }
 
 void Harness::ModelVacate(uint32_t slot) {

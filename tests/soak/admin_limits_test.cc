@@ -20,6 +20,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "reactor/test_client.h"
 #include "services/admin/admin.grpc.pb.h"
 #include "tests/soak/server_process.h"
 
@@ -90,11 +91,8 @@ std::unique_ptr<Watch> StartWatch(v1::RingAdmin::Stub& stub, const std::string& 
 
 int Connect(uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+  const sockaddr_in address = testing::LoopbackAddress(port);
+  if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
     ADD_FAILURE() << "connect to port " << port << ": " << std::strerror(errno);
     if (fd >= 0) close(fd);
     return -1;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "reactor/test_client.h"
 #include "tests/soak/http_exchange.h"
 #include "tests/soak/load_connection.h"
 #include "tests/soak/server_process.h"
@@ -65,11 +66,8 @@ void RaiseFdLimit() {
 // Connect outcome for 127.0.0.1:port: 0 when it connected, else the errno.
 int TryConnect(uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const int rc = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  const sockaddr_in addr = testing::LoopbackAddress(port);
+  const int rc = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
   const int err = rc == 0 ? 0 : errno;
   close(fd);
   return err;
