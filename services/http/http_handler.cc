@@ -302,10 +302,10 @@ void HttpHandler::OnTimeout(ConnectionIo& io) {
   timer_for_ = TimerFor::kNone;
   if (body) io.CountBodyTimeout();
   io.CountRejectedRequest();
-  if (body && body_use_ == BodyUse::kStream) {
-    // Its response is under way (the head went out with the request's head): it ends
-    // short of its Content-Length, and the close tells the client.
-  } else {
+  // A streamed echo's response is under way (its head went out with the request's head): it
+  // ends short of its Content-Length, and the close tells the client. Otherwise: 408.
+  const bool response_under_way = body && body_use_ == BodyUse::kStream;
+  if (!response_under_way) {
     app_->HandleParseError(408, &Scratch());
     FlushScratch(io);
   }
