@@ -42,11 +42,16 @@ TEST(WorkerPool, AtBatchEndRunsAfterTheDrainsTasksOnTheWorker) {
   WorkerPool pool(1);
   std::mutex mu;
   std::vector<std::string> events;
+  std::atomic<bool> holding{false};
   std::atomic<bool> release{false};
-  // Holds the worker, so the next tasks queue up and run as one drain.
+  // Holds the worker inside a drain that has already read the queue's tail, so the next
+  // tasks queue up behind it and run as one drain of their own. Posting them before the
+  // worker is inside the holding task would let the first drain take some of them.
   pool.Post(0, [&] {
+    holding = true;
     while (!release.load()) std::this_thread::yield();
   });
+  ASSERT_TRUE(Eventually([&] { return holding.load(); }));
   std::thread::id worker;
   for (int i = 0; i < 3; ++i) {
     pool.Post(0, [&, i] {
