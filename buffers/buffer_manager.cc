@@ -47,7 +47,8 @@ absl::Status BufferManager::InitShared() {
   BufferRingConfig ring_config{.bgid = config_.shared_bgid,
                                .entries = config_.shared_entries,
                                .buffer_size = config_.buffer_size,
-                               .incremental = false};
+                               .incremental = false,
+                               .recycles = &stats_.recycles};
   absl::StatusOr<std::unique_ptr<BufferRing>> ring = BufferRing::Create(uring_, ring_config);
   if (!ring.ok()) return ring.status();
   stats_.ring_syscalls += kSyscallsPerRingSetup;
@@ -87,7 +88,8 @@ absl::StatusOr<std::unique_ptr<BufferRing>> BufferManager::NewConnectionRing() {
                                .buffer_size = config_.buffer_size,
                                .incremental = true,
                                .simulate_incremental_unsupported =
-                                   config_.simulate_incremental_unsupported};
+                                   config_.simulate_incremental_unsupported,
+                               .recycles = &stats_.recycles};
   absl::StatusOr<std::unique_ptr<BufferRing>> ring = BufferRing::Create(uring_, ring_config);
   if (!ring.ok()) {
     gids_.Release(*bgid).IgnoreError();

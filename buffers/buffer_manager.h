@@ -96,6 +96,7 @@ struct BufferManagerStats {
   uint64_t reserved_bytes = 0;  // slab bytes of every ring this manager holds
   uint64_t bgids_in_use = 0;
   uint64_t bgids_free = 0;
+  RecycleHistogram recycles;  // every ring's recycled buffers, by completions served
 };
 
 class BufferManager final : public ReleaseSink {

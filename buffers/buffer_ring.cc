@@ -122,6 +122,7 @@ RecvSlice BufferRing::OnRecv(int32_t res, uint32_t cqe_flags) {
     ++retired_unrecycled_;
   }
   ++buffer.readers;
+  ++buffer.completions;
   ++readers_total_;
   ++stats_.recv_completions;
   stats_.recv_bytes += len;
@@ -149,7 +150,9 @@ void BufferRing::Recycle(uint32_t bid) {
   BufferState& buffer = buffers_[bid];
   ++stats_.buffers_recycled;
   stats_.retired_bytes += buffer.offset;
+  if (config_.recycles != nullptr) config_.recycles->Add(buffer.completions);
   buffer.offset = 0;
+  buffer.completions = 0;
   buffer.kernel_done = false;
   --retired_unrecycled_;
   io_uring_buf_ring_add(br_, buffer_base(bid), config_.buffer_size, bid, mask_, pending_adds_++);

@@ -25,6 +25,8 @@
 #ifndef RINGSIDE_BUFFERS_BUFFER_RING_H_
 #define RINGSIDE_BUFFERS_BUFFER_RING_H_
 
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -36,6 +38,26 @@
 
 namespace ringside {
 
+// Recycled buffers by how many receive completions each served before it went back to the
+// kernel: counts[i] holds those that served at most kBounds[i] (and more than the bound
+// before it), the last entry those that served more than 64. A shared ring's buffer serves
+// one completion; an incremental ring's serves one per IORING_CQE_F_BUF_MORE fill, and a
+// high count means small receives shared a buffer instead of taking one each.
+struct RecycleHistogram {
+  static constexpr std::array<uint32_t, 7> kBounds = {1, 2, 4, 8, 16, 32, 64};
+  std::array<uint64_t, kBounds.size() + 1> counts{};
+  uint64_t completions = 0;  // the completions of every buffer counted, summed
+
+  // A buffer that served `served` completions (0 goes with 1: a shared ring's buffer that
+  // came back with no bytes). The bounds are powers of two, so the bucket is the bit width
+  // of served - 1.
+  void Add(uint32_t served) {
+    const size_t bucket = served <= 1 ? 0 : std::bit_width(served - 1);
+    ++counts[bucket < counts.size() ? bucket : counts.size() - 1];
+    completions += served;
+  }
+};
+
 struct BufferRingConfig {
   uint16_t bgid = 0;
   uint32_t entries = 8;         // power of two, 1..32768
@@ -43,6 +65,9 @@ struct BufferRingConfig {
   bool incremental = true;      // register with IOU_PBUF_RING_INC
   // Behaves as a kernel that refuses IOU_PBUF_RING_INC (tests, forced fallback).
   bool simulate_incremental_unsupported = false;
+  // Where recycled buffers are counted by the completions they served; optional, not
+  // owned, must outlive the ring (the BufferManager's, shared by all its rings).
+  RecycleHistogram* recycles = nullptr;
 };
 
 // What one recv CQE delivered. `len == 0` and `bid == kNoBuffer` when it carried no buffer.
@@ -66,6 +91,7 @@ struct BufferRingStats {
 struct BufferState {
   uint32_t offset = 0;     // bytes the kernel has written into the buffer
   uint32_t readers = 0;    // outstanding views
+  uint32_t completions = 0;  // receive completions into it since it was last recycled
   bool kernel_done = false;
 };
 

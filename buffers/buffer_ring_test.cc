@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -209,6 +210,14 @@ TEST(BufferRingTest, ThousandIdleRingsCostUnderEightKiBResidentEach) {
   RecordProperty("resident_bytes_per_idle_ring", static_cast<int>(per_ring));
   std::printf("resident bytes per idle ring: %lld\n", static_cast<long long>(per_ring));
   EXPECT_LT(per_ring, 8192);
+}
+
+// Each buffer lands in the bucket of the smallest bound at or above its completions.
+TEST(RecycleHistogramTest, BucketsByPowersOfTwo) {
+  RecycleHistogram h;
+  for (const uint32_t served : {0u, 1u, 2u, 3u, 4u, 5u, 8u, 9u, 64u, 65u, 1000u}) h.Add(served);
+  EXPECT_EQ(h.counts, (std::array<uint64_t, 8>{2, 1, 2, 2, 1, 0, 1, 2}));
+  EXPECT_EQ(h.completions, 0u + 1 + 2 + 3 + 4 + 5 + 8 + 9 + 64 + 65 + 1000);
 }
 
 }  // namespace

@@ -120,15 +120,31 @@ void Reactor::Impl::RunOnConnection(const ConnectionHandle& handle,
   AfterHandler(*c);
 }
 
-ReactorSnapshot Reactor::Impl::Snapshot(bool with_buffers) {
-  std::promise<ReactorSnapshot> done;
-  std::future<ReactorSnapshot> result = done.get_future();
+void Reactor::Impl::WithSnapshot(SnapshotDetail detail,
+                                 std::function<void(const ReactorSnapshot&)> done) {
   {
     std::lock_guard<std::mutex> lock(exit_mu_);
-    if (exited_) return final_snapshot_;
-    Post([&] { done.set_value(TakeSnapshot(with_buffers)); });
+    if (!exited_) {
+      Post([this, detail, done = std::move(done)] { done(TakeSnapshot(detail)); });
+      return;
+    }
   }
+  // Exit() wrote it under the lock and never again.
+  done(final_snapshot_);
+}
+
+ReactorSnapshot Reactor::Impl::Snapshot(bool with_buffers) {
+  std::promise<ReactorSnapshot> taken;
+  std::future<ReactorSnapshot> result = taken.get_future();
+  WithSnapshot(with_buffers ? SnapshotDetail::kConnectionsWithBuffers
+                            : SnapshotDetail::kConnections,
+               [&taken](const ReactorSnapshot& snapshot) { taken.set_value(snapshot); });
   return result.get();
+}
+
+void Reactor::Impl::CollectTotals(std::function<void(const ReactorTotals&)> done) {
+  WithSnapshot(SnapshotDetail::kTotals,
+               [done = std::move(done)](const ReactorSnapshot& snapshot) { done(snapshot.totals); });
 }
 
 void Reactor::Impl::RunTasks() {
@@ -148,7 +164,7 @@ void Reactor::Impl::RunTasks() {
 void Reactor::Impl::Exit() {
   std::lock_guard<std::mutex> lock(exit_mu_);
   RunTasks();
-  final_snapshot_ = TakeSnapshot(/*with_buffers=*/false);
+  final_snapshot_ = TakeSnapshot(SnapshotDetail::kConnections);
   exited_ = true;
 }
 
@@ -230,6 +246,9 @@ void Reactor::PostToConnections(std::vector<ConnectionTask> tasks) {
   impl_->PostToConnections(std::move(tasks));
 }
 ReactorSnapshot Reactor::Snapshot(bool with_buffers) { return impl_->Snapshot(with_buffers); }
+void Reactor::CollectTotals(std::function<void(const ReactorTotals&)> done) {
+  impl_->CollectTotals(std::move(done));
+}
 uint16_t Reactor::port() const { return impl_->port(); }
 uint32_t Reactor::id() const { return impl_->id(); }
 const std::vector<std::string>& Reactor::features() const { return impl_->features(); }

@@ -122,6 +122,11 @@ class Reactor {
   // the reactor) until then; must not be called from the reactor thread. Once the reactor
   // thread has ended, returns the snapshot it took last.
   ReactorSnapshot Snapshot(bool with_buffers = false);
+  // The totals of a snapshot, without the per-connection list, for callers that must not
+  // block (a metrics scrape served by another reactor): `done` runs on this reactor's
+  // thread once it took them, or at once on the caller's thread with the totals of the
+  // last snapshot when the reactor has ended. `done` must not block. Thread-safe.
+  void CollectTotals(std::function<void(const ReactorTotals&)> done);
 
   // Valid after Start() returned OK.
   uint16_t port() const;

@@ -11,7 +11,7 @@
 //   slots.cc       the connection slot table: taking, recycling and shrinking it
 //   timers.cc      connection timers on the wheel: idle detach, idle/send timeouts,
 //                  linger, handler timers, shutdown
-//   snapshot.cc    stats snapshots for the admin service
+//   snapshot.cc    stats snapshots for the admin service and the metrics endpoint
 //
 // Thread-safety: everything here runs on the reactor thread, except the members marked
 // otherwise (the mailbox, the stop flag, the exit snapshot).
@@ -110,6 +110,7 @@ class Reactor::Impl {
   void PostToConnection(const ConnectionHandle& handle, std::function<void(ConnectionIo&)> fn);
   void PostToConnections(std::vector<ConnectionTask> tasks);
   ReactorSnapshot Snapshot(bool with_buffers);
+  void CollectTotals(std::function<void(const ReactorTotals&)> done);
 
   uint16_t port() const { return port_; }
   uint32_t id() const { return config_.id; }
@@ -274,7 +275,15 @@ class Reactor::Impl {
   void BeginShutdown();
 
   // snapshot.cc
-  ReactorSnapshot TakeSnapshot(bool with_buffers);
+  enum class SnapshotDetail : uint8_t {
+    kTotals,                  // the reactor's totals only (no per-connection work beyond sums)
+    kConnections,             // and each open connection's stats
+    kConnectionsWithBuffers,  // and each connection ring's buffers
+  };
+  ReactorSnapshot TakeSnapshot(SnapshotDetail detail);
+  // Runs `done` with a snapshot taken on the reactor thread, or with the last one at once
+  // when the thread has ended. Any thread.
+  void WithSnapshot(SnapshotDetail detail, std::function<void(const ReactorSnapshot&)> done);
 
   static constexpr uint64_t kNever = UINT64_MAX;
   static constexpr uint64_t kLingerMs = 2000;  // how long a closing client may take to EOF

@@ -88,7 +88,13 @@ struct ReactorTotals {
   uint64_t recv_completions = 0;
   uint64_t buffers_recycled = 0;
   uint64_t retired_bytes = 0;
-  BufferManagerStats buffers;
+  // Over every connection the reactor served: a closed connection's counts are added when
+  // it is freed, an open one's at the snapshot, so the data path counts nothing twice.
+  uint64_t requests = 0;
+  uint64_t recv_bytes = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t buf_more_completions = 0;
+  BufferManagerStats buffers;  // buffers.recycles: recycled buffers by completions served
 };
 
 struct ReactorSnapshot {

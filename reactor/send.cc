@@ -131,6 +131,11 @@ void Reactor::Impl::Close(Connection& c) {
 
 void Reactor::Impl::MaybeFree(Connection& c) {
   if (InFlight(c)) return;
+  // The reactor's totals keep what the connection counted; snapshots add the open ones'.
+  totals_.requests += c.stats.requests;
+  totals_.recv_bytes += c.stats.recv_bytes;
+  totals_.bytes_sent += c.stats.bytes_sent;
+  totals_.buf_more_completions += c.stats.buf_more_completions;
   close(c.fd);
   DetachRing(c);
   c.handler.reset();

@@ -5,7 +5,7 @@
 
 namespace ringside {
 
-ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
+ReactorSnapshot Reactor::Impl::TakeSnapshot(SnapshotDetail detail) {
   ReactorSnapshot snap;
   ReactorTotals& t = snap.totals;
   t = totals_;
@@ -33,6 +33,11 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
     // count was kept (slots.cc), so the sum is the reactor's total.
     t.input_bytes_copied += c.in.copied_bytes();
     if (!c.in_use) continue;
+    // Closed connections' counts are in totals_ already (MaybeFree).
+    t.requests += c.stats.requests;
+    t.recv_bytes += c.stats.recv_bytes;
+    t.bytes_sent += c.stats.bytes_sent;
+    t.buf_more_completions += c.stats.buf_more_completions;
     ConnectionStats s = c.stats;
     s.connection_id = c.id;
     s.reactor_id = config_.id;
@@ -40,7 +45,7 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
     s.rearms = c.arms > 0 ? c.arms - 1 : 0;
     // Looked up on the first snapshot, not at accept: connection churn should not pay
     // for stats nobody asked for, and later snapshots should not pay a syscall each.
-    if (c.peer.empty()) c.peer = PeerName(c.fd);
+    if (detail != SnapshotDetail::kTotals && c.peer.empty()) c.peer = PeerName(c.fd);
     s.peer = c.peer;
     s.incremental = manager_->incremental() && !OnSharedRing(c);
     s.ring_attached = c.ring_attached;
@@ -65,10 +70,10 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
           s.input_bytes_held += b.offset;
           t.input_bytes_held += b.offset;
         }
-        if (with_buffers) s.buffers = r->buffers();
+        if (detail == SnapshotDetail::kConnectionsWithBuffers) s.buffers = r->buffers();
       }
     }
-    snap.connections.push_back(std::move(s));
+    if (detail != SnapshotDetail::kTotals) snap.connections.push_back(std::move(s));
   }
   return snap;
 }

@@ -90,6 +90,11 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_timer_fires(t.timer_fires);
   out->set_connection_slots(t.connection_slots);
   out->set_connection_objects(t.connection_objects);
+  out->set_requests(t.requests);
+  out->set_recv_bytes(t.recv_bytes);
+  out->set_bytes_sent(t.bytes_sent);
+  out->set_buf_more_completions(t.buf_more_completions);
+  for (const uint64_t count : t.buffers.recycles.counts) out->add_recycled_by_completions(count);
 }
 
 // Protobuf wire format, for messages assembled from pieces serialized once.

@@ -94,6 +94,33 @@ TEST_P(HttpServerTest, PipelinesOneToSixtyFourDeep) {
   EXPECT_EQ(reactor_->Snapshot().connections[0].requests, total);
 }
 
+// The reactor's totals count every connection it served, the closed ones' too (the metrics
+// endpoint reads them), and every recycled buffer lands in one bucket of the histogram of
+// completions per buffer. Each connection sends more than a receive buffer (16 KiB), so an
+// incremental ring's buffer, which takes many receives, fills and is recycled too.
+TEST_P(HttpServerTest, TotalsKeepClosedConnectionsCounts) {
+  constexpr int kRequests = 600;
+  uint64_t sent = 0;
+  for (int round = 0; round < 3; ++round) {
+    TestClient client(port());
+    for (int i = 0; i < kRequests; ++i) {
+      client.Send(kPipeline);
+      sent += sizeof(kPipeline) - 1;
+    }
+    ASSERT_EQ(ReadResponses(client, kRequests).size(), static_cast<size_t>(kRequests));
+  }
+  ASSERT_TRUE(testing::WaitFor([&] { return reactor_->Snapshot().totals.connections == 0; }));
+  const ReactorTotals t = reactor_->Snapshot().totals;
+  EXPECT_EQ(t.requests, 3u * kRequests);
+  EXPECT_EQ(t.recv_bytes, sent);
+  EXPECT_GT(t.bytes_sent, 3u * kRequests * 2);
+  EXPECT_LE(t.buf_more_completions, t.recv_completions);
+  uint64_t bucketed = 0;
+  for (const uint64_t count : t.buffers.recycles.counts) bucketed += count;
+  EXPECT_EQ(bucketed, t.buffers_recycled);
+  EXPECT_GT(bucketed, 0u);
+}
+
 TEST_P(HttpServerTest, RequestSplitAtEveryByteBoundary) {
   const std::string request = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world";
   for (size_t cut = 1; cut < request.size(); ++cut) {
