@@ -33,6 +33,7 @@
 #include "services/http/http_app.h"
 #include "services/http/http_handler.h"
 #include "services/http/worker_pool.h"
+#include "services/metrics/metrics_server.h"
 
 ABSL_FLAG(std::string, address, "0.0.0.0", "IPv4 or IPv6 address to listen on");
 ABSL_FLAG(int, port, 8080, "TCP port (0 picks a free one)");
@@ -83,6 +84,14 @@ ABSL_FLAG(int, admin_max_connections, 64,
 ABSL_FLAG(int, admin_max_watches, 8,
           "admin WatchConnections streams at once, in [0, 1024]; more get RESOURCE_EXHAUSTED; "
           "0: none");
+ABSL_FLAG(std::string, metrics_address, "",
+          "Prometheus metrics: GET /metrics in the text format on this numeric HOST:PORT "
+          "([V6]:PORT), served by a reactor of its own; empty (the default) disables");
+ABSL_FLAG(bool, metrics_insecure_public, false,
+          "serve the metrics on a non-loopback --metrics_address (the endpoint has no "
+          "authentication); refused otherwise");
+ABSL_FLAG(int, metrics_max_connections, 16,
+          "metrics connections at once, in [1, 1024]; more are refused");
 ABSL_FLAG(int64_t, max_connections, 100000, "open connections per reactor, at least 1");
 ABSL_FLAG(int64_t, max_connections_total, 1000000,
           "open connections of all reactors together, at least 1; lowered at start to what "
@@ -240,6 +249,7 @@ std::vector<std::string> FlagErrors() {
   CheckRange(FLAGS_heap_trim_interval_ms, 0, kHourMs, &errors);
   CheckRange(FLAGS_admin_max_connections, 1, 10'000, &errors);
   CheckRange(FLAGS_admin_max_watches, 0, 1024, &errors);
+  CheckRange(FLAGS_metrics_max_connections, 1, 1024, &errors);
   if (!errors.empty()) return errors;  // the checks below assume sane values
 
   // The request line and header section with their CRLFs, and the empty lines the parser
@@ -282,12 +292,16 @@ std::vector<std::string> FlagErrors() {
 
 // Descriptors the process needs besides its connections: stdio, per reactor its listener,
 // io_uring and eventfd, the admin service's listener, epoll sets and its connections (at
-// most --admin_max_connections), and headroom for the refusals themselves (a refused
+// most --admin_max_connections), the metrics reactor's and its connections (at most
+// --metrics_max_connections), and headroom for the refusals themselves (a refused
 // connection is accepted, then closed).
 uint64_t ReservedDescriptors(int reactors) {
   const bool admin = !absl::GetFlag(FLAGS_admin_address).empty();
+  const bool metrics = !absl::GetFlag(FLAGS_metrics_address).empty();
   return 64 + 4 * static_cast<uint64_t>(reactors) +
-         (admin ? static_cast<uint64_t>(absl::GetFlag(FLAGS_admin_max_connections)) : 0);
+         (admin ? static_cast<uint64_t>(absl::GetFlag(FLAGS_admin_max_connections)) : 0) +
+         (metrics ? 4 + static_cast<uint64_t>(absl::GetFlag(FLAGS_metrics_max_connections))
+                  : 0);
 }
 
 // Ignores SIGPIPE (a log line to a closed pipe must not kill the server) and blocks SIGINT
@@ -452,6 +466,25 @@ int Main() {
     admin_server = std::move(*started);
     std::printf("listening on %s (admin)\n", admin_server->address().c_str());
   }
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
+      !metrics_address.empty()) {
+    std::vector<Reactor*> reactor_list;
+    for (auto& reactor : group) reactor_list.push_back(reactor.get());
+    absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> started =
+        metrics::MetricsServer::Start(
+            {.address = metrics_address,
+             .insecure_public = absl::GetFlag(FLAGS_metrics_insecure_public),
+             .max_connections =
+                 static_cast<size_t>(absl::GetFlag(FLAGS_metrics_max_connections))},
+            std::move(reactor_list),
+            {.mode = first.incremental() ? "incremental" : "shared",
+             .kernel_features = first.features(),
+             .fallback_reason = first.fallback_reason()});
+    if (!started.ok()) return Fail(std::string(started.status().message()));
+    metrics_server = std::move(*started);
+    std::printf("listening on %s (metrics)\n", metrics_server->address().c_str());
+  }
   std::fflush(stdout);
 
   // This thread has nothing else to do while it waits for a signal, so it keeps the heap.
@@ -468,8 +501,10 @@ int Main() {
   std::fprintf(stderr, "ringside: signal %d, finishing in-flight work (a second one exits at once)\n",
                signal_number);
   ExitOnSecondSignal(signals);
-  // The admin server stops first: a reactor that has ended only repeats its last snapshot.
+  // The admin and metrics servers stop first: a reactor that has ended only repeats its
+  // last snapshot.
   if (admin_server) admin_server->Shutdown();
+  if (metrics_server) metrics_server->Shutdown();
   for (auto& reactor : group) reactor->Stop();
   for (auto& reactor : group) reactor->Join();
   // Workers post to the reactors, so they stop first.

@@ -21,6 +21,7 @@ _PKG_CONFIG_TARGETS = {
     "protobuf": ["protobuf"],
     "grpc++": ["grpc++", "protobuf"],
     "grpc++_reflection": ["grpc++", "protobuf"],
+    "prometheus_cpp_core": ["prometheus-cpp-core"],
 }
 
 _EXTRA_LINKOPTS = {

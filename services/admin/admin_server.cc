@@ -22,9 +22,9 @@
 #include <cstring>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/admin/bearer_token.h"
+#include "services/host_port.h"
 
 namespace ringside::admin {
 namespace {
@@ -41,19 +41,6 @@ std::string BoundAddress(const std::string& requested, int port) {
   const size_t colon = requested.rfind(':');
   return absl::StrCat(requested.substr(0, colon == std::string::npos ? requested.size() : colon),
                       ":", port);
-}
-
-bool IsLoopback(const sockaddr* address) {
-  if (address->sa_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
-    return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
-  }
-  if (address->sa_family == AF_INET6) {
-    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr;
-    if (IN6_IS_ADDR_LOOPBACK(&a)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127;
-  }
-  return false;
 }
 
 void SetPort(sockaddr* address, int port) {
@@ -96,17 +83,10 @@ std::string RefusalFrames(size_t max_connections) {
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     const AdminServerOptions& options, std::vector<Reactor*> reactors,
     std::map<std::string, std::string> configuration) {
-  const size_t colon = options.address.rfind(':');
-  uint32_t port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(options.address.substr(colon + 1), &port) ||
-      port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the admin address must be HOST:PORT or [IPV6]:PORT, got '", options.address, "'"));
-  }
-  std::string host = options.address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
+  absl::StatusOr<HostPort> parsed = ParseHostPort(options.address, "admin address");
+  if (!parsed.ok()) return parsed.status();
+  const std::string& host = parsed->host;
+  const uint32_t port = parsed->port;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
