@@ -3,6 +3,7 @@ run under Bazel with //services:server in their runfiles.
 
     server = Server("--incremental=false")       # HTTP and admin on free ports
     server = Server(admin=False, stderr=log)     # HTTP only; stderr to a file
+    server = Server(metrics=True)                # and GET /metrics on server.metrics
     code, stderr = failed_start("--admin_address=0.0.0.0:0")   # a start that must fail
     sock = pipeline(server.http_port, 8)         # 8 pipelined requests, all answered
     ... grpc.insecure_channel(server.admin) ...
@@ -23,20 +24,24 @@ TIMEOUT = 20
 
 
 class Server:
-    """The ringside server on free ports; `http_port` and `admin` come from its listen lines."""
+    """The ringside server on free ports; `http_port`, `admin` and `metrics` (HOST:PORT) come
+    from its listen lines."""
 
-    def __init__(self, *flags, admin=True, stderr=subprocess.DEVNULL, preexec_fn=None):
+    def __init__(self, *flags, admin=True, metrics=False, stderr=subprocess.DEVNULL,
+                 preexec_fn=None):
         admin_flag = "--admin_address=127.0.0.1:0" if admin else "--admin_address="
+        metrics_flags = ["--metrics_address=127.0.0.1:0"] if metrics else []
         self.process = subprocess.Popen(
-            [SERVER, "--port=0", admin_flag, "--reactors=2", *flags],
+            [SERVER, "--port=0", admin_flag, *metrics_flags, "--reactors=2", *flags],
             stdout=subprocess.PIPE, stderr=stderr, preexec_fn=preexec_fn)
         self.http_port = None
         self.admin = None
+        self.metrics = None
         # Unbuffered reads: a buffered readline could hold the second line while select()
         # waits on an empty pipe.
         output = b""
         deadline = time.monotonic() + TIMEOUT
-        while output.count(b"\n") < (2 if admin else 1):
+        while output.count(b"\n") < 1 + admin + metrics:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self.process.stdout], [], [], left)[0]:
                 raise AssertionError("the server did not print its listening lines")
@@ -44,11 +49,13 @@ class Server:
             if not chunk:
                 raise AssertionError("the server exited: %s" % self.process.wait())
             output += chunk
-        # "listening on HOST:PORT (http)" and "listening on HOST:PORT (admin)"
+        # "listening on HOST:PORT (http)", "... (admin)", "... (metrics)"
         for line in output.decode().splitlines():
             _, _, address, kind = line.split()
             if kind == "(admin)":
                 self.admin = address
+            elif kind == "(metrics)":
+                self.metrics = address
             else:
                 self.http_port = int(address.rsplit(":", 1)[1])
 
