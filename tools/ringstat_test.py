@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """ringstat against the real server binary: `list --json` (checked field by field), get,
-server, top (plain, JSON, and interactive on a pseudo-terminal), and its error messages.
+server, top (plain, JSON, and interactive on a pseudo-terminal), a fleet of two servers and
+a dead address (instance column, totals, down instances, exit statuses), and its error
+messages.
 """
 
 import json
@@ -143,6 +145,103 @@ class RingstatTest(unittest.TestCase):
         code, output = self.run_top_on_a_terminal([(b"\x03", b"snapshot 2")])
         self.assertEqual(code, 0)
         self.assertTrue(output.rstrip().endswith(b"\x1b[?1049l"), output[-200:])
+
+
+class RingstatFleetTest(unittest.TestCase):
+    """Two servers and an address nobody listens on: every instance is asked, the dead one
+    is shown as down, and the exit status says some were (3)."""
+
+    DEAD = "127.0.0.1:1"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.servers = [Server("--admin_token="), Server("--admin_token=")]
+        cls.depths = [[2, 5], [7]]
+        cls.clients = [[pipeline(server.http_port, d) for d in depths]
+                       for server, depths in zip(cls.servers, cls.depths)]
+        cls.fleet = ",".join([s.admin for s in cls.servers] + [cls.DEAD])
+
+    @classmethod
+    def tearDownClass(cls):
+        for socks in cls.clients:
+            for sock in socks:
+                sock.close()
+        for server in cls.servers:
+            assert server.stop() == 0
+
+    def test_list_shows_every_instance_and_the_down_one(self):
+        result = ringstat(self.fleet, "list", "--sort=reqs")
+        self.assertEqual(result.returncode, 3, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("INSTANCE"), lines[0])
+        self.assertIn("*REQS", lines[0])
+        # Most requests first: the 7-deep client of the second server.
+        self.assertTrue(lines[1].startswith(self.servers[1].admin), lines[1])
+        self.assertIn(peer_name(self.clients[1][0]), lines[1])
+        for server, socks in zip(self.servers, self.clients):
+            for sock in socks:
+                self.assertTrue(any(line.startswith(server.admin) and peer_name(sock) in line
+                                    for line in lines), (server.admin, lines))
+        self.assertIn("3 connection(s) on 2 of 3 instance(s)", lines)
+        self.assertIn(self.DEAD + " down: cannot reach the admin service at " + self.DEAD,
+                      result.stdout)
+
+    def test_list_json(self):
+        result = ringstat(self.fleet, "list", "--json")
+        self.assertEqual(result.returncode, 3, result.stderr)
+        instances = json.loads(result.stdout)["instances"]
+        self.assertEqual([i["instance"] for i in instances],
+                         [s.admin for s in self.servers] + [self.DEAD])
+        self.assertEqual([i["up"] for i in instances], [True, True, False])
+        for instance, depths in zip(instances, self.depths):
+            requests = sorted(int(c["requests"]) for c in instance["listing"]["connections"])
+            self.assertEqual(requests, sorted(depths))
+        self.assertIn("cannot reach", instances[2]["error"])
+
+    def test_server_totals_across_instances(self):
+        result = ringstat(self.fleet, "server")
+        self.assertEqual(result.returncode, 3, result.stderr)
+        for server in self.servers:
+            self.assertIn("== %s\nmode: incremental" % server.admin, result.stdout)
+        self.assertIn("== %s: down: cannot reach" % self.DEAD, result.stdout)
+        total = [l for l in result.stdout.splitlines() if l.startswith("total")]
+        self.assertEqual(len(total), 1, result.stdout)
+        self.assertIn("2/3 up  4 reactors  3 conns (3 accepted, 0 refused)  reqs 14", total[0])
+        stats = json.loads(ringstat(self.fleet, "server", "--json").stdout)["instances"]
+        self.assertEqual(len(stats[0]["stats"]["reactors"]), 2)
+
+    def test_top_over_the_fleet(self):
+        result = ringstat(self.fleet, "top", "--frames=4", "--interval_ms=100")
+        self.assertEqual(result.returncode, 3, result.stderr)
+        self.assertIn("ringstat top  3 instances", result.stdout)
+        self.assertIn("INSTANCE", result.stdout)
+        self.assertIn(self.DEAD + " " * (21 - len(self.DEAD)) + " down:", result.stdout)
+        self.assertIn("2/3 up  4 reactors  3 conns", result.stdout)
+        self.assertIn("ringstat: %s down:" % self.DEAD, result.stderr)
+        lines = ringstat(self.fleet, "top", "--json", "--frames=2",
+                         "--interval_ms=100").stdout.splitlines()
+        for line in lines:
+            self.assertTrue(json.loads(line)["instances"][0]["up"])
+
+    def test_admin_file_and_exit_statuses(self):
+        path = os.path.join(os.environ.get("TEST_TMPDIR", "/tmp"), "fleet")
+        with open(path, "w") as f:
+            f.write("# the live ones\n%s\n%s  # second\n" % (self.servers[0].admin,
+                                                               self.servers[1].admin))
+        every = subprocess.run([RINGSTAT, "--admin_file=" + path, "list"], capture_output=True,
+                               text=True, timeout=TIMEOUT)
+        self.assertEqual(every.returncode, 0, every.stderr)
+        self.assertIn("3 connection(s) on 2 of 2 instance(s)", every.stdout)
+        none = ringstat(self.DEAD + ",127.0.0.1:2", "server")
+        self.assertEqual(none.returncode, 1)
+        self.assertIn("0/2 up", none.stdout)
+        get = ringstat(self.fleet, "get", "1")
+        self.assertEqual(get.returncode, 2)
+        self.assertIn("get takes one server", get.stderr)
+        missing = subprocess.run([RINGSTAT, "--admin_file=/nonexistent", "list"],
+                                 capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(missing.returncode, 2)
+        self.assertIn("cannot read /nonexistent", missing.stderr)
 
 
 class RingstatErrorsTest(unittest.TestCase):

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace ringside::ringstat {
 namespace {
@@ -42,6 +43,8 @@ double Counter(const ConnectionRow& row) {
 }
 
 const ColumnSpec kColumns[] = {
+    {Column::kInstance, "INSTANCE", 21, Kind::kText, nullptr,
+     [](const ConnectionRow& r) { return r.instance; }},
     {Column::kId, "ID", 8, Kind::kExact, Counter<&Connection::connection_id>, nullptr},
     {Column::kReactor, "R", 3, Kind::kExact, Counter<&Connection::reactor_id>, nullptr},
     {Column::kPeer, "PEER", 21, Kind::kText, nullptr,
@@ -100,7 +103,9 @@ bool ParseColumn(const std::string& name, Column* column) {
 const std::vector<Column>& TopColumns() {
   static const std::vector<Column> columns = [] {
     std::vector<Column> all;
-    for (const ColumnSpec& spec : kColumns) all.push_back(spec.column);
+    for (const ColumnSpec& spec : kColumns) {
+      if (spec.column != Column::kInstance) all.push_back(spec.column);
+    }
     return all;
   }();
   return columns;
@@ -120,9 +125,16 @@ const std::vector<Column>& ListColumns() {
   return columns;
 }
 
+std::vector<Column> WithInstance(const std::vector<Column>& columns) {
+  std::vector<Column> with = {Column::kInstance};
+  with.insert(with.end(), columns.begin(), columns.end());
+  return with;
+}
+
 void SortRows(Column column, bool descending, std::vector<ConnectionRow>* rows) {
   const ColumnSpec& spec = Spec(column);
   std::sort(rows->begin(), rows->end(), [](const ConnectionRow& a, const ConnectionRow& b) {
+    if (a.instance != b.instance) return a.instance < b.instance;
     return a.connection.connection_id() < b.connection.connection_id();
   });
   std::stable_sort(rows->begin(), rows->end(),
@@ -216,6 +228,84 @@ std::string FormatConnectionDetail(const Connection& c) {
                             b.kernel_done() ? "yes" : "no");
     }
   }
+  return out;
+}
+
+std::vector<std::string> ParseInstances(const std::string& text) {
+  std::vector<std::string> instances;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    line = line.substr(0, line.find('#'));
+    for (absl::string_view word : absl::StrSplit(line, absl::ByAnyChar(", \t\r"),
+                                                 absl::SkipEmpty())) {
+      if (std::find(instances.begin(), instances.end(), word) == instances.end()) {
+        instances.emplace_back(word);
+      }
+    }
+  }
+  return instances;
+}
+
+namespace {
+
+// What the fleet lines add up over reactors (and then over instances).
+struct FleetSums {
+  uint64_t reactors = 0;
+  uint64_t connections = 0;
+  uint64_t accepted = 0;
+  uint64_t refused = 0;
+  uint64_t requests = 0;
+  uint64_t recv_bytes = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t enobufs = 0;
+
+  void Add(const admin::v1::ReactorStats& r) {
+    ++reactors;
+    connections += r.connections();
+    accepted += r.connections_accepted();
+    refused += r.connections_refused();
+    requests += r.requests();
+    recv_bytes += r.recv_bytes();
+    bytes_sent += r.bytes_sent();
+    enobufs += r.enobufs_stalls();
+  }
+  void Add(const FleetSums& other) {
+    reactors += other.reactors;
+    connections += other.connections;
+    accepted += other.accepted;
+    refused += other.refused;
+    requests += other.requests;
+    recv_bytes += other.recv_bytes;
+    bytes_sent += other.bytes_sent;
+    enobufs += other.enobufs;
+  }
+  std::string Format() const {
+    return absl::StrFormat(
+        "%u reactors  %u conns (%s accepted, %s refused)  reqs %s  recv %s  sent %s  "
+        "enobufs %s",
+        reactors, connections, HumanCount(accepted), HumanCount(refused), HumanCount(requests),
+        HumanCount(recv_bytes), HumanCount(bytes_sent), HumanCount(enobufs));
+  }
+};
+
+}  // namespace
+
+std::string FormatFleetLines(const std::vector<InstanceStats>& instances) {
+  std::string out;
+  FleetSums total;
+  size_t up = 0;
+  for (const InstanceStats& instance : instances) {
+    if (!instance.up) {
+      absl::StrAppendFormat(&out, "%-21s down: %s\n", instance.instance, instance.error);
+      continue;
+    }
+    ++up;
+    FleetSums sums;
+    for (const admin::v1::ReactorStats& r : instance.reactors) sums.Add(r);
+    total.Add(sums);
+    absl::StrAppendFormat(&out, "%-21s up    %s\n", instance.instance, sums.Format());
+  }
+  absl::StrAppendFormat(&out, "%-21s %zu/%zu up  %s\n", "total", up, instances.size(),
+                        total.Format());
   return out;
 }
 

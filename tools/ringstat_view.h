@@ -5,6 +5,9 @@
 //   SortRows(Column::kRecvBytes, /*descending=*/true, &rows);
 //   std::cout << FormatConnectionTable(rows, TopColumns(), Column::kRecvBytes, 40);
 //   std::cout << ToJson(list_response);                              // --json
+//   // A fleet: rows carry their instance, shown in the INSTANCE column.
+//   std::vector<std::string> fleet = ParseInstances("a:9900, b:9900");
+//   std::cout << FormatFleetLines(instances);   // a line per instance, then the totals
 //
 // Pure functions over the admin.proto messages (no I/O). Thread-compatible.
 #ifndef RINGSIDE_TOOLS_RINGSTAT_VIEW_H_
@@ -23,12 +26,14 @@ namespace ringside::ringstat {
 // A connection and its rates since the previous snapshot (0 on its first).
 struct ConnectionRow {
   admin::v1::Connection connection;
+  std::string instance;  // the admin address it came from (a fleet); "" for one server
   double recv_bytes_per_second = 0;
   double requests_per_second = 0;
 };
 
 // The connection table's columns; every one can be sorted on.
 enum class Column {
+  kInstance,      // the admin address of the connection's server (fleets only)
   kId,
   kReactor,
   kPeer,
@@ -52,11 +57,13 @@ enum class Column {
 std::string ColumnName(Column column);
 // The column named `name` (a heading, case-insensitive); false if there is none.
 bool ParseColumn(const std::string& name, Column* column);
-// `top` shows every column in declaration order; `list` the same without the rates.
+// `top` shows every column but kInstance in declaration order; `list` the same without the
+// rates. A fleet's views add kInstance in front (WithInstance).
 const std::vector<Column>& ListColumns();
 const std::vector<Column>& TopColumns();
+std::vector<Column> WithInstance(const std::vector<Column>& columns);
 
-// Stable sort on `column`; ties keep connection-id order.
+// Stable sort on `column`; ties keep (instance, connection id) order.
 void SortRows(Column column, bool descending, std::vector<ConnectionRow>* rows);
 
 // A header line and at most `max_rows` rows; the sort column's heading is starred.
@@ -68,6 +75,21 @@ std::string FormatReactorLines(const google::protobuf::RepeatedPtrField<admin::v
 std::string FormatServerStats(const admin::v1::GetServerStatsResponse& stats);
 // Every counter of one connection and its per-buffer table.
 std::string FormatConnectionDetail(const admin::v1::Connection& connection);
+
+// The admin addresses of a fleet from --admin or an --admin_file: separated by commas or
+// whitespace; `#` starts a comment to the end of its line; duplicates are dropped.
+std::vector<std::string> ParseInstances(const std::string& text);
+
+// One server of a fleet: its reactors' stats, or why it could not be asked.
+struct InstanceStats {
+  std::string instance;  // admin HOST:PORT
+  bool up = false;
+  std::string error;     // when down: what the call said
+  google::protobuf::RepeatedPtrField<admin::v1::ReactorStats> reactors;
+};
+// A line per instance (its reactors summed, or "down" and why), then one of totals over the
+// instances that answered.
+std::string FormatFleetLines(const std::vector<InstanceStats>& instances);
 
 // Proto3 JSON with the .proto field names and every field present (64-bit integers are
 // strings, as proto3 JSON specifies).

@@ -121,5 +121,48 @@ TEST(RingstatViewTest, DetailListsEveryBuffer) {
   EXPECT_NE(detail.find("    3      300        0  no"), std::string::npos) << detail;
 }
 
+TEST(RingstatViewTest, ParsesInstancesFromFlagsAndFiles) {
+  EXPECT_EQ(ParseInstances("a:1,b:2, c:3"), (std::vector<std::string>{"a:1", "b:2", "c:3"}));
+  EXPECT_EQ(ParseInstances("# the fleet\na:1  # first\n\n[::1]:2\na:1\n"),
+            (std::vector<std::string>{"a:1", "[::1]:2"}));
+  EXPECT_TRUE(ParseInstances(" , # nothing\n").empty());
+}
+
+TEST(RingstatViewTest, FleetLinesSumUpInstancesAndShowTheDownOnes) {
+  std::vector<InstanceStats> fleet(3);
+  fleet[0] = {.instance = "a:1", .up = true};
+  for (int i = 0; i < 2; ++i) {
+    admin::v1::ReactorStats* r = fleet[0].reactors.Add();
+    r->set_connections(3);
+    r->set_requests(1000);
+  }
+  fleet[1] = {.instance = "b:2", .up = false, .error = "cannot reach it"};
+  fleet[2] = {.instance = "c:3", .up = true};
+  fleet[2].reactors.Add()->set_connections(4);
+  const std::string lines = FormatFleetLines(fleet);
+  EXPECT_NE(lines.find("a:1                   up    2 reactors  6 conns"), std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("b:2                   down: cannot reach it\n"), std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("total                 2/3 up  3 reactors  10 conns"), std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("reqs 2.0K"), std::string::npos) << lines;
+}
+
+TEST(RingstatViewTest, InstanceColumnLeadsAndOrdersTies) {
+  std::vector<ConnectionRow> rows = {Row(2, 10, "p"), Row(1, 10, "p"), Row(1, 10, "p")};
+  rows[0].instance = "b:1";
+  rows[1].instance = "b:1";
+  rows[2].instance = "a:1";
+  SortRows(Column::kRecvBytes, /*descending=*/true, &rows);
+  EXPECT_EQ(rows[0].instance, "a:1");
+  EXPECT_EQ(Ids(rows), (std::vector<uint64_t>{1, 1, 2}));
+  const std::string table =
+      FormatConnectionTable(rows, WithInstance(ListColumns()), Column::kRecvBytes, 10);
+  EXPECT_EQ(table.rfind("INSTANCE", 0), 0u) << table;
+  EXPECT_NE(table.find("\na:1 "), std::string::npos) << table;
+  EXPECT_EQ(std::count(TopColumns().begin(), TopColumns().end(), Column::kInstance), 0);
+}
+
 }  // namespace
 }  // namespace ringside::ringstat
