@@ -38,6 +38,25 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(SnapshotDetail detail) {
     t.recv_bytes += c.stats.recv_bytes;
     t.bytes_sent += c.stats.bytes_sent;
     t.buf_more_completions += c.stats.buf_more_completions;
+    t.output_bytes_queued += c.out.size();
+    t.input_bytes_held += c.in.size();
+    BufferRing* const r = c.ring_attached ? manager_->ring(c.ring) : nullptr;
+    // The shared ring's counters belong to every connection; only own rings add theirs.
+    BufferRing* const own = r != nullptr && OwnsRing(c) ? r : nullptr;
+    uint32_t buffers_held = 0;
+    uint64_t ring_bytes_held = 0;
+    if (own != nullptr) {
+      t.buffers_recycled += own->stats().buffers_recycled - c.ring_recycled_base;
+      t.retired_bytes += own->stats().retired_bytes - c.ring_retired_base;
+      for (const BufferState& b : own->buffers()) {
+        if (b.readers == 0) continue;
+        ++buffers_held;
+        ring_bytes_held += b.offset;
+      }
+      t.input_bytes_held += ring_bytes_held;
+    }
+    // The totals are complete; what follows is the connection's own entry.
+    if (detail == SnapshotDetail::kTotals) continue;
     ConnectionStats s = c.stats;
     s.connection_id = c.id;
     s.reactor_id = config_.id;
@@ -45,35 +64,25 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(SnapshotDetail detail) {
     s.rearms = c.arms > 0 ? c.arms - 1 : 0;
     // Looked up on the first snapshot, not at accept: connection churn should not pay
     // for stats nobody asked for, and later snapshots should not pay a syscall each.
-    if (detail != SnapshotDetail::kTotals && c.peer.empty()) c.peer = PeerName(c.fd);
+    if (c.peer.empty()) c.peer = PeerName(c.fd);
     s.peer = c.peer;
     s.incremental = manager_->incremental() && !OnSharedRing(c);
     s.ring_attached = c.ring_attached;
-    s.input_bytes_held = c.in.size();
+    s.input_bytes_held = c.in.size() + ring_bytes_held;
     s.output_bytes_queued = c.out.size();
-    t.output_bytes_queued += s.output_bytes_queued;
-    t.input_bytes_held += s.input_bytes_held;
-    if (BufferRing* r = c.ring_attached ? manager_->ring(c.ring) : nullptr) {
+    s.buffers_held = buffers_held;
+    if (r != nullptr) {
       s.bgid = r->bgid();
       s.ring_entries = r->config().entries;
       s.buffer_size = r->config().buffer_size;
-      // The shared ring's counters belong to every connection; only own rings add theirs.
-      if (OwnsRing(c)) {
-        s.buffers_recycled += r->stats().buffers_recycled - c.ring_recycled_base;
-        s.retired_bytes += r->stats().retired_bytes - c.ring_retired_base;
-        t.buffers_recycled += r->stats().buffers_recycled - c.ring_recycled_base;
-        t.retired_bytes += r->stats().retired_bytes - c.ring_retired_base;
-        s.stale_releases += r->stats().stale_releases - c.ring_stale_base;
-        for (const BufferState& b : r->buffers()) {
-          if (b.readers == 0) continue;
-          ++s.buffers_held;
-          s.input_bytes_held += b.offset;
-          t.input_bytes_held += b.offset;
-        }
-        if (detail == SnapshotDetail::kConnectionsWithBuffers) s.buffers = r->buffers();
-      }
     }
-    if (detail != SnapshotDetail::kTotals) snap.connections.push_back(std::move(s));
+    if (own != nullptr) {
+      s.buffers_recycled += own->stats().buffers_recycled - c.ring_recycled_base;
+      s.retired_bytes += own->stats().retired_bytes - c.ring_retired_base;
+      s.stale_releases += own->stats().stale_releases - c.ring_stale_base;
+      if (detail == SnapshotDetail::kConnectionsWithBuffers) s.buffers = own->buffers();
+    }
+    snap.connections.push_back(std::move(s));
   }
   return snap;
 }
