@@ -126,6 +126,7 @@ void CheckRing(const BufferRing& ring, const RingModel& m) {
     const BufferState& want = m.buffers[bid];
     FUZZ_CHECK(got.offset == want.offset);
     FUZZ_CHECK(got.readers == want.readers);
+    FUZZ_CHECK(got.completions == want.completions);
     FUZZ_CHECK(got.kernel_done == want.kernel_done);
     kernel_done += want.kernel_done;
   }
@@ -191,6 +192,7 @@ Cqe KernelRecv(BufferRing& ring, RingModel& m, uint32_t want, uint8_t* fill) {
     b.kernel_done = true;
   }
   ++b.readers;
+  ++b.completions;
   ++m.readers;
   ++m.stats.recv_completions;
   m.stats.recv_bytes += n;

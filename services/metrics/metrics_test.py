@@ -26,7 +26,7 @@ RUNFILES = os.path.join(os.environ.get("TEST_SRCDIR", ""), os.environ.get("TEST_
 sys.path.insert(0, RUNFILES)
 
 from services.admin.server_process import (  # noqa: E402
-    PIPELINE_REQUEST, TIMEOUT, Server, pipeline)
+    PIPELINE_REQUEST, TIMEOUT, Server, failed_start, pipeline)
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 
@@ -168,6 +168,22 @@ class ExpositionTest(unittest.TestCase):
             urllib.request.urlopen(request, timeout=TIMEOUT)
         self.assertEqual(refused.exception.code, 405)
         self.assertEqual(refused.exception.headers["Allow"], "GET, HEAD")
+
+
+class StartTest(unittest.TestCase):
+    """The metrics flags are checked at start: the server refuses to run rather than serve
+    somewhere it was not meant to."""
+
+    def test_bad_metrics_flags_are_refused(self):
+        for flags, message in [
+                (["--metrics_address=0.0.0.0:0"], "--metrics_insecure_public"),
+                (["--metrics_address=localhost:0"], "numeric"),
+                (["--metrics_address=127.0.0.1"], "HOST:PORT"),
+                (["--metrics_address=127.0.0.1:0", "--metrics_max_connections=0"],
+                 "--metrics_max_connections must be in [1, 1024]")]:
+            code, stderr = failed_start(*flags)
+            self.assertEqual(code, 2, (flags, stderr))
+            self.assertIn(message, stderr)
 
 
 def free_port():
