@@ -55,6 +55,22 @@ bool ParseAddress(int family, std::string_view s, void* out) {
   return inet_pton(family, text, out) == 1;
 }
 
+// `out` = the AF_INET or AF_INET6 address at `address` (4 or 16 bytes, network order) with
+// `port` (network order).
+void SetSource(int family, const void* address, uint16_t port, sockaddr_storage* out) {
+  if (family == AF_INET) {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(out);
+    v4->sin_family = AF_INET;
+    std::memcpy(&v4->sin_addr, address, sizeof(v4->sin_addr));
+    v4->sin_port = port;
+  } else {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
+    v6->sin6_family = AF_INET6;
+    std::memcpy(&v6->sin6_addr, address, sizeof(v6->sin6_addr));
+    v6->sin6_port = port;
+  }
+}
+
 // "PROXY TCP4|TCP6 src dst sport dport" or "PROXY UNKNOWN[ ...]", the CRLF excluded.
 bool ParseV1Line(std::string_view line, ProxyHeader* h) {
   line.remove_prefix(kV1Signature.size());
@@ -71,29 +87,14 @@ bool ParseV1Line(std::string_view line, ProxyHeader* h) {
   if (!ParsePort(fields[3], &source_port) || !ParsePort(fields[4], &destination_port)) {
     return false;
   }
-  if (fields[0] == "TCP4") {
-    auto* source = reinterpret_cast<sockaddr_in*>(&h->source);
-    in_addr destination;
-    if (!ParseAddress(AF_INET, fields[1], &source->sin_addr) ||
-        !ParseAddress(AF_INET, fields[2], &destination)) {
-      return false;
-    }
-    source->sin_family = AF_INET;
-    source->sin_port = htons(source_port);
-    return true;
+  const int family = fields[0] == "TCP4" ? AF_INET : fields[0] == "TCP6" ? AF_INET6 : AF_UNSPEC;
+  in6_addr source, destination;  // room for either family
+  if (family == AF_UNSPEC || !ParseAddress(family, fields[1], &source) ||
+      !ParseAddress(family, fields[2], &destination)) {
+    return false;
   }
-  if (fields[0] == "TCP6") {
-    auto* source = reinterpret_cast<sockaddr_in6*>(&h->source);
-    in6_addr destination;
-    if (!ParseAddress(AF_INET6, fields[1], &source->sin6_addr) ||
-        !ParseAddress(AF_INET6, fields[2], &destination)) {
-      return false;
-    }
-    source->sin6_family = AF_INET6;
-    source->sin6_port = htons(source_port);
-    return true;
-  }
-  return false;
+  SetSource(family, &source, htons(source_port), &h->source);
+  return true;
 }
 
 ProxyHeader ParseV1(std::string_view input) {
@@ -130,21 +131,12 @@ ProxyHeader ParseV2(std::string_view input) {
   if (command == 0) return h;  // LOCAL: the balancer's own connection (a health check)
   if (transport == kDgram) return Result(Status::kMalformed);
   if (transport == kTransportUnspec || family == kUnspec || family == kUnix) return h;
+  // The source address, the destination address, the source port (network order).
   const char* addresses = input.data() + kV2FixedSize;
-  uint16_t port = 0;  // network byte order, as it stands in the header
-  if (family == kInet) {
-    auto* source = reinterpret_cast<sockaddr_in*>(&h.source);
-    source->sin_family = AF_INET;
-    std::memcpy(&source->sin_addr, addresses, 4);
-    std::memcpy(&port, addresses + 8, 2);
-    source->sin_port = port;
-  } else {
-    auto* source = reinterpret_cast<sockaddr_in6*>(&h.source);
-    source->sin6_family = AF_INET6;
-    std::memcpy(&source->sin6_addr, addresses, 16);
-    std::memcpy(&port, addresses + 32, 2);
-    source->sin6_port = port;
-  }
+  const size_t address_size = family == kInet ? 4 : 16;
+  uint16_t port = 0;
+  std::memcpy(&port, addresses + 2 * address_size, sizeof(port));
+  SetSource(family == kInet ? AF_INET : AF_INET6, addresses, port, &h.source);
   return h;
 }
 
