@@ -73,16 +73,11 @@ bool IsKnownMethod(std::string_view method) {
 // What OPTIONS * answers: every method some resource here takes.
 constexpr std::string_view kServerMethods = "GET, HEAD, POST, OPTIONS";
 
-// The Allow value of each resource (RFC 9110 10.2.1): every GET route also takes HEAD, and
-// every route OPTIONS. "" for a path that is no resource here.
-std::string_view AllowedMethods(std::string_view path) {
-  if (path == "/plaintext" || path == "/pipeline" || path == "/json" || path == "/") {
-    return "GET, HEAD, OPTIONS";
-  }
-  if (path == "/echo") return "POST, OPTIONS";
-  if (path == "/baseline11") return "GET, HEAD, POST, OPTIONS";
-  return {};
-}
+// The Allow values of the routes (RFC 9110 10.2.1): every GET route also takes HEAD, and
+// every route OPTIONS.
+constexpr std::string_view kGetMethods = "GET, HEAD, OPTIONS";
+constexpr std::string_view kPostMethods = "POST, OPTIONS";
+constexpr std::string_view kGetAndPostMethods = "GET, HEAD, POST, OPTIONS";
 
 // Whether `method` is an element of the Allow list `allow`.
 bool Allows(std::string_view allow, std::string_view method) {
@@ -150,7 +145,7 @@ void HttpApp::Handle(const net::HttpRequest& request, std::string_view body, std
   const bool head = request.method == "HEAD";
   const bool post = request.method == "POST";
   const std::string_view path = request.path;
-  const std::string_view allow = AllowedMethods(path);
+  const Route route = RouteFor(path);
   net::Response response;
   char sum_text[24];  // an int64 in decimal, sign included
   if (!IsKnownMethod(request.method) || request.method == "CONNECT") {
@@ -159,21 +154,21 @@ void HttpApp::Handle(const net::HttpRequest& request, std::string_view body, std
   } else if (path == "*") {
     // OPTIONS * (the parser allows "*" with OPTIONS only) asks about the server as a whole.
     response.allow = kServerMethods;
-  } else if (allow.empty()) {
+  } else if (route.allow.empty()) {
     SetStatus(404, &response);
   } else if (request.method == "OPTIONS") {
     // RFC 9110 9.3.7: the methods of this resource, and no content.
-    response.allow = allow;
-  } else if (!Allows(allow, request.method)) {
+    response.allow = route.allow;
+  } else if (!Allows(route.allow, request.method)) {
     SetStatus(405, &response);
-    response.allow = allow;
-  } else if (const FixedRoute* route = FixedRouteFor(path); route != nullptr) {
+    response.allow = route.allow;
+  } else if (route.fixed != nullptr) {
     if (!head && request.keep_alive && request.version_minor == 1) {
       // The hot case (no Connection field): the whole response but for its Date is fixed.
-      route->prebuilt.AppendTo(date_.Now(), out);
+      route.fixed->prebuilt.AppendTo(date_.Now(), out);
       return;
     }
-    response = route->response;
+    response = route.fixed->response;
   } else if (path == "/echo") {
     response.content_type = "application/octet-stream";
     response.body = body;
@@ -190,12 +185,14 @@ void HttpApp::Handle(const net::HttpRequest& request, std::string_view body, std
   net::AppendResponse(response, date_.Now(), out);
 }
 
-const HttpApp::FixedRoute* HttpApp::FixedRouteFor(std::string_view path) const {
-  if (path == "/plaintext") return &plaintext_;
-  if (path == "/pipeline") return &pipeline_;
-  if (path == "/json") return &json_;
-  if (path == "/") return &root_;
-  return nullptr;
+HttpApp::Route HttpApp::RouteFor(std::string_view path) const {
+  if (path == "/plaintext") return {kGetMethods, &plaintext_};
+  if (path == "/pipeline") return {kGetMethods, &pipeline_};
+  if (path == "/json") return {kGetMethods, &json_};
+  if (path == "/") return {kGetMethods, &root_};
+  if (path == "/echo") return {kPostMethods};
+  if (path == "/baseline11") return {kGetAndPostMethods};
+  return {};
 }
 
 void HttpApp::HandleParseError(int status, std::string* out) {

@@ -65,8 +65,13 @@ class HttpApp {
     net::PrebuiltResponse prebuilt;
   };
 
-  // The fixed route at `path`, or null.
-  const FixedRoute* FixedRouteFor(std::string_view path) const;
+  // The resource at a path: the methods it takes (its Allow value; empty: no such
+  // resource) and, for a fixed GET route, its response.
+  struct Route {
+    std::string_view allow;
+    const FixedRoute* fixed = nullptr;
+  };
+  Route RouteFor(std::string_view path) const;
 
   net::DateCache date_;
   FixedRoute root_{{.status = 200,
