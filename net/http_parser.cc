@@ -17,31 +17,74 @@ bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); 
 // Visible ASCII; '#' starts a fragment, which a request target never carries.
 bool IsTargetChar(char c) { return c > 0x20 && c < 0x7f && c != '#'; }
 
-// The characters of uri-host [":" port]: unreserved, sub-delims, pct-encoded, IP-literal.
-constexpr std::array<bool, 256> kHostChars = [] {
+bool IsHexDigit(char c) {
+  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// unreserved and sub-delims (RFC 3986 2.2, 2.3): what a reg-name holds besides pct-encoded.
+constexpr std::array<bool, 256> kRegNameChars = [] {
   std::array<bool, 256> table{};
   for (int c = '0'; c <= '9'; ++c) table[c] = true;
   for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
   for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
-  for (unsigned char c : std::string_view("-._~!$&'()*+,;=%:[]")) table[c] = true;
+  for (unsigned char c : std::string_view("-._~!$&'()*+,;=")) table[c] = true;
   return table;
 }();
 
-bool IsHost(std::string_view s) {
-  for (char c : s) {
-    if (!kHostChars[static_cast<unsigned char>(c)]) return false;
+bool IsRegNameChar(char c) { return kRegNameChars[static_cast<unsigned char>(c)]; }
+
+// reg-name = *( unreserved / pct-encoded / sub-delims ), here non-empty: an "http" URI with
+// an empty host is invalid (RFC 9110 4.2.1). An IPv4address is a reg-name too.
+bool IsRegName(std::string_view s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size() || !IsHexDigit(s[i + 1]) || !IsHexDigit(s[i + 2])) return false;
+      i += 2;
+    } else if (!IsRegNameChar(s[i])) {
+      return false;
+    }
   }
   return true;
+}
+
+// What an IP-literal holds between its brackets: IPvFuture ("v" 1*HEXDIG "." 1*( unreserved /
+// sub-delims / ":" )), or an IPv6address, of which only the characters are checked.
+bool IsIpLiteralBody(std::string_view s) {
+  if (!s.empty() && (s.front() == 'v' || s.front() == 'V')) {
+    const size_t dot = s.find('.');
+    if (dot == std::string_view::npos || dot == 1 || dot + 1 == s.size()) return false;
+    return std::all_of(s.begin() + 1, s.begin() + dot, IsHexDigit) &&
+           std::all_of(s.begin() + dot + 1, s.end(),
+                       [](char c) { return IsRegNameChar(c) || c == ':'; });
+  }
+  return s.find(':') != std::string_view::npos &&
+         std::all_of(s.begin(), s.end(),
+                     [](char c) { return IsHexDigit(c) || c == ':' || c == '.'; });
+}
+
+// uri-host [ ":" port ] (RFC 9110 7.2; RFC 3986 3.2.2, 3.2.3), the host non-empty.
+bool IsHostAndPort(std::string_view s) {
+  std::string_view port;
+  if (!s.empty() && s.front() == '[') {
+    const size_t close = s.find(']');
+    if (close == std::string_view::npos || !IsIpLiteralBody(s.substr(1, close - 1))) return false;
+    const std::string_view rest = s.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    port = rest.substr(std::min<size_t>(1, rest.size()));
+  } else {
+    const size_t colon = s.find(':');
+    if (!IsRegName(s.substr(0, colon))) return false;
+    if (colon != std::string_view::npos) port = s.substr(colon + 1);
+  }
+  return std::all_of(port.begin(), port.end(), IsDigit);
 }
 
 // authority-form = uri-host ":" port, for CONNECT.
 bool IsAuthorityForm(std::string_view target) {
   const size_t colon = target.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == target.size()) return false;
-  for (char c : target.substr(colon + 1)) {
-    if (!IsDigit(c)) return false;
-  }
-  return IsHost(target.substr(0, colon));
+  return colon != std::string_view::npos && colon + 1 < target.size() &&
+         target.back() != ']' && IsHostAndPort(target);
 }
 
 struct TargetParts {
@@ -79,7 +122,7 @@ bool SplitTarget(std::string_view method, std::string_view target, TargetParts* 
   const std::string_view rest = target.substr(i + 3);
   const size_t authority_end = rest.find_first_of("/?");
   const std::string_view authority = rest.substr(0, authority_end);
-  if (authority.empty() || !IsHost(authority)) return false;
+  if (!IsHostAndPort(authority)) return false;
   SplitPathAndQuery(rest.substr(authority.size()), parts);
   parts->root = parts->path.empty();
   return true;
@@ -329,7 +372,9 @@ HttpParser::Step HttpParser::FinishHead(std::string_view input) {
     // The length picks the one name a field can be, so each field costs one compare.
     switch (name.size()) {
       case 4:
-        if (EqualsIgnoreCase(name, "Host") && (++hosts > 1 || !IsHost(value))) return Fail(400);
+        if (EqualsIgnoreCase(name, "Host") && (++hosts > 1 || !IsHostAndPort(value))) {
+          return Fail(400);
+        }
         break;
       case 14:
         if (EqualsIgnoreCase(name, "Content-Length") &&

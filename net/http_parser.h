@@ -89,7 +89,8 @@
 //        with equal values) or a list; Content-Length with Transfer-Encoding; Transfer-
 //        Encoding in HTTP/1.0, with chunked missing, repeated, not last or with parameters,
 //        or a coding that is not a token; HTTP/1.1 without Host, more than one Host, a Host
-//        with characters outside those of uri-host[:port]; every chunked-body error (see
+//        value that is not uri-host [":" port] or whose host is empty (RFC 9110 4.2.1: an
+//        "http" URI with an empty host is invalid; RFC 9112 3.2: 400); every chunked-body error (see
 //        chunked_decoder.h).
 //   413  Content-Length above max_body (as soon as the head is complete), or a chunked body
 //        whose decoded size would exceed it.

@@ -419,11 +419,30 @@ TEST(HttpParserTest, HostWithInvalidCharactersIs400) {
   EXPECT_EQ(ErrorOf(GetWith("Host: a\"\r\n")), 400);
 }
 
-TEST(HttpParserTest, HostMayBeAnyUriHostWithPortOrEmpty) {
+TEST(HttpParserTest, HostMayBeAnyUriHostWithPort) {
   EXPECT_EQ(ErrorOf(GetWith("Host: example.com:8080\r\n")), 0);
   EXPECT_EQ(ErrorOf(GetWith("Host: [::1]:80\r\n")), 0);
+  EXPECT_EQ(ErrorOf(GetWith("Host: [::ffff:127.0.0.1]\r\n")), 0);
+  EXPECT_EQ(ErrorOf(GetWith("Host: [v1.fe80::a+en1]\r\n")), 0);
   EXPECT_EQ(ErrorOf(GetWith("Host: 127.0.0.1\r\n")), 0);
-  EXPECT_EQ(ErrorOf(GetWith("Host:\r\n")), 0);
+  EXPECT_EQ(ErrorOf(GetWith("Host: ex%41mple\r\n")), 0);
+  EXPECT_EQ(ErrorOf(GetWith("Host: a:\r\n")), 0);  // port = *DIGIT
+}
+
+// RFC 9110 4.2.1: an "http" URI with an empty host is invalid; RFC 9112 3.2: 400.
+TEST(HttpParserTest, EmptyOrMalformedHostIs400) {
+  EXPECT_EQ(ErrorOf(GetWith("Host:\r\n")), 400);
+  EXPECT_EQ(ErrorOf(GetWith("Host:   \r\n")), 400);
+  EXPECT_EQ(ErrorOf(GetWith("Host: :80\r\n")), 400);
+  EXPECT_EQ(ErrorOf(GetWith("Host: a:8x\r\n")), 400);
+  EXPECT_EQ(ErrorOf(GetWith("Host: a:80:90\r\n")), 400);
+  EXPECT_EQ(ErrorOf(GetWith("Host: [::1\r\n")), 400);
+  EXPECT_EQ(ErrorOf(GetWith("Host: []\r\n")), 400);
+  EXPECT_EQ(ErrorOf(GetWith("Host: [::1]x\r\n")), 400);
+  EXPECT_EQ(ErrorOf(GetWith("Host: [xyz]\r\n")), 400);
+  EXPECT_EQ(ErrorOf(GetWith("Host: a[b]\r\n")), 400);
+  EXPECT_EQ(ErrorOf(GetWith("Host: a%4\r\n")), 400);
+  EXPECT_EQ(ErrorOf(GetWith("Host: a%zz\r\n")), 400);
 }
 
 // ---- Limits ----

@@ -112,8 +112,12 @@ void Reactor::Impl::NewConnection(int fd) {
   c.timer_deadline_ms = 0;
   c.phase = Phase::kOpen;
   c.receive = Receive::kStopped;
+  c.socket_peer.clear();
+  c.proxy_version = 0;
+  c.awaiting_proxy_header = false;
   ++live_;
   ++totals_.connections_accepted;
+  if (config_.proxy_versions != ProxyVersions::kOff && !ExpectProxyHeader(c)) return;
   AttachRing(c, AcquireRing());
   UpdateReceive(c);
   Reschedule(c);

@@ -40,7 +40,9 @@
 #include "queue/mpsc_queue.h"
 #include "reactor/connection_handler.h"
 #include "reactor/connection_limit.h"
+#include "reactor/proxy_header.h"
 #include "reactor/reactor_stats.h"
+#include "reactor/trusted_networks.h"
 
 namespace ringside {
 
@@ -82,6 +84,13 @@ struct ReactorConfig {
   ConnectionLimit* total_connections = nullptr;  // shared by a group of reactors; optional
   uint32_t idle_timeout_ms = 60000;  // no bytes either way for this long: close (0: never)
   uint32_t shutdown_timeout_ms = 10000;
+  // PROXY protocol: off, or every connection must start with a header of these versions
+  // (proxy_header.h), from a TCP peer in `proxy_trusted`, complete within
+  // `proxy_header_timeout_ms` of the accept; else it is closed and counted (ReactorTotals),
+  // before its handler sees a byte. The header's source becomes the connection's peer.
+  ProxyVersions proxy_versions = ProxyVersions::kOff;
+  TrustedNetworks proxy_trusted;
+  uint32_t proxy_header_timeout_ms = 10000;
   WaitStrategy wait = WaitStrategy::kSubmitAndWait;
   size_t release_queue_capacity = 65536;
   size_t task_queue_capacity = 65536;

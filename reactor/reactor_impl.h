@@ -5,6 +5,8 @@
 //   event_loop.cc  the io_uring loop: submit and wait, reap, dispatch completions
 //   accept.cc      accepting connections into slots, backing off out of fds (sockets.h:
 //                  the socket calls)
+//   proxy.cc       the PROXY protocol header before a connection's first byte reaches its
+//                  handler: trusted source, parse, the client as the peer, refusals
 //   receive.cc     a connection's receive state machine (Receive, below) and its one
 //                  deciding function, UpdateReceive
 //   send.cc        output: queuing, sending, high-water backpressure, linger, close
@@ -24,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -148,7 +151,15 @@ class Reactor::Impl {
     // Its ring would be idle but for a partial request in its input: AfterHandler
     // reschedules once the handler has taken it (timers.cc).
     bool ring_idle_after_input = false;
+    // The client's address, looked up on the first snapshot; a PROXY header's source
+    // overwrites it (proxy.cc), and socket_peer then keeps the TCP peer.
     std::string peer;
+    std::string socket_peer;
+    // PROXY protocol: no byte goes to the handler before the header is taken (proxy.cc),
+    // which must be complete by proxy_deadline_ms.
+    bool awaiting_proxy_header = false;
+    uint8_t proxy_version = 0;
+    uint64_t proxy_deadline_ms = 0;
     InputStream in;
     OutputChain out;
     std::unique_ptr<ConnectionHandler> handler;
@@ -209,6 +220,11 @@ class Reactor::Impl {
   void Refuse(int fd, uint64_t* reason);
   void NewConnection(int fd);
   void StopAccepting();
+
+  // proxy.cc
+  bool ExpectProxyHeader(Connection& c);
+  bool TakeProxyHeader(Connection& c);
+  void RefuseProxy(Connection& c, uint64_t* reason, std::string_view why);
 
   // receive.cc
   RingId AcquireRing();
@@ -354,6 +370,7 @@ class Reactor::Impl {
   uint64_t detached_recycled_ = 0;  // incremental: counters of rings connections gave back
   uint64_t detached_retired_bytes_ = 0;
   IntervalLog shared_ring_log_;  // connections refused a ring of their own
+  IntervalLog proxy_refusal_log_;  // connections refused by the PROXY protocol rules
   ReactorTotals totals_;
 };
 

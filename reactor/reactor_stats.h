@@ -18,7 +18,9 @@ struct ConnectionStats {
   uint64_t connection_id = 0;
   uint32_t reactor_id = 0;
   int fd = -1;
-  std::string peer;
+  std::string peer;  // the client: a PROXY header's source, else the TCP peer
+  std::string socket_peer;  // the TCP peer, when a PROXY header replaced it in `peer`
+  uint8_t proxy_version = 0;  // of the connection's PROXY header; 0: none
   bool incremental = false;
   bool ring_attached = false;
   uint32_t bgid = 0;
@@ -76,6 +78,14 @@ struct ReactorTotals {
   uint64_t output_pool_refusals = 0;     // appends that found the pool at its cap
   uint64_t send_timeouts = 0;            // connections closed: no send progress
   uint64_t body_timeouts = 0;            // handler timeouts of a request body (HTTP: 408)
+  // PROXY protocol (ReactorConfig::proxy_versions): headers taken, and connections closed
+  // for a source outside the trusted networks, bytes that start no accepted header, a
+  // malformed or oversized header, or no complete header (EOF or the header timeout).
+  uint64_t proxy_headers_accepted = 0;
+  uint64_t proxy_refused_untrusted = 0;
+  uint64_t proxy_refused_missing = 0;
+  uint64_t proxy_refused_malformed = 0;
+  uint64_t proxy_refused_incomplete = 0;
   // Connection timers that fired (each looks at one connection): the timers' whole work,
   // which follows the deadlines that come due, not the number of connections.
   uint64_t timer_fires = 0;

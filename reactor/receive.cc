@@ -162,6 +162,7 @@ bool Reactor::Impl::SharedRingCanLend() const {
 }
 
 void Reactor::Impl::RunHandler(Connection& c) {
+  if (c.awaiting_proxy_header && !TakeProxyHeader(c)) return;
   if (c.phase == Phase::kOpen && !c.input_paused && !c.in.empty()) {
     if (OnSharedRing(c)) c.in.set_pin_buffers(SharedRingCanLend());
     c.handler->OnInput(c);

@@ -66,6 +66,8 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(SnapshotDetail detail) {
     // for stats nobody asked for, and later snapshots should not pay a syscall each.
     if (c.peer.empty()) c.peer = PeerName(c.fd);
     s.peer = c.peer;
+    s.socket_peer = c.socket_peer;
+    s.proxy_version = c.proxy_version;
     s.incremental = manager_->incremental() && !OnSharedRing(c);
     s.ring_attached = c.ring_attached;
     s.input_bytes_held = c.in.size() + ring_bytes_held;

@@ -104,13 +104,17 @@ std::string PeerName(int fd) {
   sockaddr_storage storage{};
   socklen_t len = sizeof(storage);
   if (getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &len) != 0) return "";
+  return AddressName(storage);
+}
+
+std::string AddressName(const sockaddr_storage& storage) {
   char host[INET6_ADDRSTRLEN] = {};
   if (storage.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&storage);
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&storage);
     inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
     return absl::StrCat("[", host, "]:", ntohs(a->sin6_port));
   }
-  auto* a = reinterpret_cast<sockaddr_in*>(&storage);
+  const auto* a = reinterpret_cast<const sockaddr_in*>(&storage);
   inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
   return absl::StrCat(host, ":", ntohs(a->sin_port));
 }

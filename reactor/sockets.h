@@ -4,10 +4,13 @@
 //   absl::Status unused = CheckPortUnused("0.0.0.0", 8080);  // before the first Listen
 //   uint16_t port = LocalPort(*fd);                      // the port picked for port 0
 //   std::string peer = PeerName(connection_fd);          // "127.0.0.1:5000", "[::1]:5000"
+//   std::string name = AddressName(storage);             // the same form for any address
 //
 // Thread-safety: thread-safe (no state).
 #ifndef RINGSIDE_REACTOR_SOCKETS_H_
 #define RINGSIDE_REACTOR_SOCKETS_H_
+
+#include <sys/socket.h>
 
 #include <cstdint>
 #include <string>
@@ -25,6 +28,8 @@ absl::Status CheckPortUnused(const std::string& address, uint16_t port);
 uint16_t LocalPort(int fd);
 // The peer's address, or "" when the socket has none (it disconnected).
 std::string PeerName(int fd);
+// An IPv4 or IPv6 address and port as PeerName writes it.
+std::string AddressName(const sockaddr_storage& address);
 
 }  // namespace ringside
 

@@ -1,6 +1,7 @@
 // The reactor's timers: one per connection, on a timing wheel (timer_wheel.h), armed at the
 // earliest time one of the connection's deadlines may come due. When it fires, the
-// connection is looked at (CheckConnection: linger, send timeout, shutdown linger, idle
+// connection is looked at (CheckConnection: linger, send timeout, PROXY header timeout,
+// shutdown linger, idle
 // timeout, handler timer, idle ring detach) and its timer re-armed at the next such time
 // (NextCheck). A loop iteration does work only for the timers that came due: nothing walks
 // the connection table. Deadlines are rounded up to kTimerTickMs, so a tick's deadlines
@@ -62,6 +63,10 @@ void Reactor::Impl::CheckConnection(Connection& c, uint64_t now) {
   // close() with unread input resets the connection and drops them. Linger instead: FIN
   // after those bytes; the client's EOF or the shutdown deadline ends it. A connection
   // whose handler has work in flight elsewhere (input paused) finishes it first.
+  if (c.awaiting_proxy_header && now >= c.proxy_deadline_ms) {
+    return RefuseProxy(c, &totals_.proxy_refused_incomplete,
+                       "no complete header within the header timeout");
+  }
   if (stopping_ && quiescent && !c.input_paused) return BeginLinger(c);
   if (config_.idle_timeout_ms > 0 && quiescent && !c.input_paused &&
       quiet >= config_.idle_timeout_ms) {
@@ -101,6 +106,7 @@ uint64_t Reactor::Impl::NextCheck(Connection& c) {
   }
   // While stopping, a connection not lingering yet is looked at every few ms until it can.
   if (stopping_) next = std::min(next, now + kStoppingSweepMs);
+  if (c.awaiting_proxy_header) consider(c.proxy_deadline_ms, 1);
   if (!c.input_paused) {  // paused: ResumeInputs reschedules
     if (config_.idle_timeout_ms > 0) {
       // Unsent output holds it back; once sent, the activity clock is later than this.

@@ -25,7 +25,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "net/http_parser.h"
+#include "reactor/proxy_header.h"
 #include "reactor/reactor.h"
+#include "reactor/trusted_networks.h"
 #include "services/admin/admin_server.h"
 #include "services/echo/echo_handler.h"
 #include "services/fd_budget.h"
@@ -135,6 +137,14 @@ ABSL_FLAG(int, max_header_bytes, 16384,
 ABSL_FLAG(int, shutdown_timeout_ms, 10000,
           "on SIGINT/SIGTERM, how long in-flight work may take, in [0, 3600000]; 0: close "
           "at once. A second SIGINT/SIGTERM exits at once, cutting responses in flight");
+ABSL_FLAG(std::string, proxy_protocol, "off",
+          "PROXY protocol header required first on every connection, from a load balancer: "
+          "off, v1, v2 or any (v1 or v2); the client it names becomes the peer. Needs "
+          "--proxy_trusted_networks; a connection without a valid header is closed");
+ABSL_FLAG(std::string, proxy_trusted_networks, "",
+          "comma-separated ADDRESS/PREFIX networks (e.g. 127.0.0.0/8,::1/128) whose "
+          "connections may send a PROXY header; with --proxy_protocol on, connections from "
+          "elsewhere are closed");
 ABSL_FLAG(int, heap_trim_interval_ms, 1000,
           "how often freed heap memory over 2 MiB is given back to the kernel; 0: never");
 
@@ -144,6 +154,15 @@ namespace {
 int Fail(const std::string& message) {
   std::fprintf(stderr, "ringside: %s\n", message.c_str());
   return 2;
+}
+
+bool ParseProxyVersions(const std::string& name, ProxyVersions* out) {
+  if (name == "off") *out = ProxyVersions::kOff;
+  else if (name == "v1") *out = ProxyVersions::kV1;
+  else if (name == "v2") *out = ProxyVersions::kV2;
+  else if (name == "any") *out = ProxyVersions::kAny;
+  else return false;
+  return true;
 }
 
 bool ParseWait(const std::string& name, WaitStrategy* out) {
@@ -250,6 +269,19 @@ std::vector<std::string> FlagErrors() {
   CheckRange(FLAGS_admin_max_connections, 1, 10'000, &errors);
   CheckRange(FLAGS_admin_max_watches, 0, 1024, &errors);
   CheckRange(FLAGS_metrics_max_connections, 1, 1024, &errors);
+  ProxyVersions proxy_versions = ProxyVersions::kOff;
+  if (!ParseProxyVersions(absl::GetFlag(FLAGS_proxy_protocol), &proxy_versions)) {
+    errors.push_back(absl::StrCat("--proxy_protocol must be off, v1, v2 or any, got ",
+                                  absl::GetFlag(FLAGS_proxy_protocol)));
+  }
+  const absl::StatusOr<TrustedNetworks> trusted =
+      TrustedNetworks::Parse(absl::GetFlag(FLAGS_proxy_trusted_networks));
+  if (!trusted.ok()) {
+    errors.push_back(absl::StrCat("--proxy_trusted_networks: ", trusted.status().message()));
+  } else if (proxy_versions != ProxyVersions::kOff && trusted->empty()) {
+    errors.push_back("--proxy_protocol needs --proxy_trusted_networks: the sources whose "
+                     "PROXY headers are believed (e.g. the load balancers' addresses)");
+  }
   if (!errors.empty()) return errors;  // the checks below assume sane values
 
   // The request line and header section with their CRLFs, and the empty lines the parser
@@ -373,6 +405,10 @@ int Main() {
   config.total_connections = &total_connections;
   config.idle_timeout_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_idle_timeout_ms));
   const int header_timeout_ms = absl::GetFlag(FLAGS_header_timeout_ms);
+  // Both were validated by FlagErrors.
+  ParseProxyVersions(absl::GetFlag(FLAGS_proxy_protocol), &config.proxy_versions);
+  config.proxy_trusted = *TrustedNetworks::Parse(absl::GetFlag(FLAGS_proxy_trusted_networks));
+  config.proxy_header_timeout_ms = static_cast<uint32_t>(header_timeout_ms);
   const int body_timeout_ms = absl::GetFlag(FLAGS_body_timeout_ms);
   const int body_min_rate = absl::GetFlag(FLAGS_body_min_rate);
   config.send_timeout_ms = static_cast<uint32_t>(absl::GetFlag(FLAGS_send_timeout_ms));

@@ -34,6 +34,8 @@ void ToProto(const ConnectionStats& s, bool with_buffers, v1::Connection* out) {
   out->set_retired_bytes(s.retired_bytes);
   out->set_input_bytes_held(s.input_bytes_held);
   out->set_output_bytes_queued(s.output_bytes_queued);
+  out->set_socket_peer(s.socket_peer);
+  out->set_proxy_version(s.proxy_version);
   if (!with_buffers) return;
   for (size_t bid = 0; bid < s.buffers.size(); ++bid) {
     v1::BufferStats* b = out->add_buffers();
@@ -95,6 +97,11 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_bytes_sent(t.bytes_sent);
   out->set_buf_more_completions(t.buf_more_completions);
   for (const uint64_t count : t.buffers.recycles.counts) out->add_recycled_by_completions(count);
+  out->set_proxy_headers_accepted(t.proxy_headers_accepted);
+  out->set_proxy_refused_untrusted(t.proxy_refused_untrusted);
+  out->set_proxy_refused_missing(t.proxy_refused_missing);
+  out->set_proxy_refused_malformed(t.proxy_refused_malformed);
+  out->set_proxy_refused_incomplete(t.proxy_refused_incomplete);
 }
 
 // Protobuf wire format, for messages assembled from pieces serialized once.

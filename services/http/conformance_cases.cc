@@ -29,6 +29,8 @@ constexpr bool kKeepOpen = false;
 // (RFC 9110 9.1, 15.5.6); both keep the connection, as the request was well framed.
 
 constexpr char kHost[] = "Host: t\r\n";
+constexpr std::string_view kRootBody =
+    "ringside demo: /plaintext /pipeline /json /echo /baseline11\n";
 
 std::string Repeat(char c, size_t n) { return std::string(n, c); }
 
@@ -53,6 +55,12 @@ std::string ManyFields(int extra, size_t value_size) {
 std::string RequestLineOfSize(size_t size) {
   const size_t fixed = std::string_view("GET / HTTP/1.1").size();
   return "GET /" + Repeat('a', size - fixed) + " HTTP/1.1\r\n" + kHost + "\r\n";
+}
+
+// `c`, whose first `head_responses` final responses answer HEAD requests.
+ConformanceCase Heads(ConformanceCase c, size_t head_responses = 1) {
+  c.head_responses = head_responses;
+  return c;
 }
 
 std::vector<ConformanceCase> MakeCases() {
@@ -419,8 +427,9 @@ std::vector<ConformanceCase> MakeCases() {
        "GET http://t/pipeline HTTP/1.1\r\nHost: other\r\n\r\n", {200}, kKeepOpen, "ok"},
       {"absolute_form_with_query", "target_form",
        "GET http://t/baseline11?a=1&b=2 HTTP/1.1\r\nHost: t\r\n\r\n", {200}, kKeepOpen, "3"},
+      // RFC 9112 3.3: an empty path is "/".
       {"absolute_form_without_path", "target_form", "GET http://t HTTP/1.1\r\nHost: t\r\n\r\n",
-       {404}, kKeepOpen},
+       {200}, kKeepOpen, std::string(kRootBody)},
       // RFC 9110 4.2.4: userinfo in an http(s) URI is an error.
       {"absolute_form_userinfo", "target_form",
        "GET http://u@t/pipeline HTTP/1.1\r\nHost: t\r\n\r\n", {400}, kClose},
@@ -451,8 +460,23 @@ std::vector<ConformanceCase> MakeCases() {
        kClose},
       {"duplicate_host_http10", "host", "GET /pipeline HTTP/1.0\r\nHost: t\r\nHost: u\r\n\r\n",
        {400}, kClose},
-      // RFC 9112 3.2: a client with no authority sends Host with an empty value.
-      {"empty_host", "host", get_no_host + "Host:\r\n\r\n", {200}, kKeepOpen, "ok"},
+      // RFC 9112 3.2 has a client with no authority send an empty Host, but an "http" URI
+      // with an empty host is invalid (RFC 9110 4.2.1), so this server has no such target:
+      // an empty or malformed Host value is 400 (RFC 9112 3.2).
+      {"empty_host", "host", get_no_host + "Host:\r\n\r\n", {400}, kClose},
+      {"host_only_whitespace", "host", get_no_host + "Host: \t \r\n\r\n", {400}, kClose},
+      {"host_port_without_host", "host", get_no_host + "Host: :8080\r\n\r\n", {400}, kClose},
+      {"host_port_not_digits", "host", get_no_host + "Host: t:80x\r\n\r\n", {400}, kClose},
+      {"host_two_ports", "host", get_no_host + "Host: t:80:81\r\n\r\n", {400}, kClose},
+      {"host_unclosed_ipv6_literal", "host", get_no_host + "Host: [::1:80\r\n\r\n", {400},
+       kClose},
+      {"host_ipv6_literal_not_hex", "host", get_no_host + "Host: [::g]\r\n\r\n", {400},
+       kClose},
+      {"host_bracket_in_reg_name", "host", get_no_host + "Host: t[1]\r\n\r\n", {400}, kClose},
+      {"host_bad_pct_encoding", "host", get_no_host + "Host: t%4g\r\n\r\n", {400}, kClose},
+      {"host_pct_encoded", "host", get_no_host + "Host: t%41\r\n\r\n", {200}, kKeepOpen, "ok"},
+      {"absolute_form_port_without_host", "host",
+       "GET http://:80/pipeline HTTP/1.1\r\nHost: t\r\n\r\n", {400}, kClose},
       {"host_with_port", "host", get_no_host + "Host: t:8080\r\n\r\n", {200}, kKeepOpen, "ok"},
       {"host_ipv6_literal", "host", get_no_host + "Host: [::1]:8080\r\n\r\n", {200}, kKeepOpen,
        "ok"},
@@ -460,6 +484,45 @@ std::vector<ConformanceCase> MakeCases() {
       {"host_with_space", "host", get_no_host + "Host: t u\r\n\r\n", {400}, kClose},
       {"host_with_slash", "host", get_no_host + "Host: t/x\r\n\r\n", {400}, kClose},
       {"host_with_userinfo", "host", get_no_host + "Host: u@t\r\n\r\n", {400}, kClose},
+
+      // --- methods (RFC 9110 9.3): HEAD on every GET route, OPTIONS on every route, 405
+      // with Allow for a known method a route does not take. A HEAD response has GET's
+      // Content-Length and no body: a server that sent one would desynchronise the pipeline
+      // (the harness reads the follow-up's "ok" after it).
+      {"get_root", "methods", "GET / HTTP/1.1\r\nHost: t\r\n\r\n", {200}, kKeepOpen,
+       std::string(kRootBody)},
+      Heads({"head_plaintext", "methods", "HEAD /plaintext HTTP/1.1\r\nHost: t\r\n\r\n", {200},
+             kKeepOpen, ""}),
+      Heads({"head_root", "methods", "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n", {200}, kKeepOpen,
+             ""}),
+      Heads({"pipelined_heads_then_get", "methods",
+             "HEAD /plaintext HTTP/1.1\r\nHost: t\r\n\r\n"
+             "HEAD /json HTTP/1.1\r\nHost: t\r\n\r\n"
+             "HEAD /baseline11?a=1&b=2 HTTP/1.1\r\nHost: t\r\n\r\n" + get_pipeline,
+             {200, 200, 200, 200}, kKeepOpen, ""},
+            3),
+      // A HEAD that closes: nothing (no body, no smuggled request) may follow its head.
+      Heads({"head_http10_closes", "methods", "HEAD /pipeline HTTP/1.0\r\n\r\n", {200}, kClose,
+             ""}),
+      Heads({"head_on_post_route_405", "methods", "HEAD /echo HTTP/1.1\r\nHost: t\r\n\r\n",
+             {405}, kKeepOpen, ""}),
+      {"options_plaintext", "methods", "OPTIONS /plaintext HTTP/1.1\r\nHost: t\r\n\r\n", {200},
+       kKeepOpen, ""},
+      {"options_echo", "methods", "OPTIONS /echo HTTP/1.1\r\nHost: t\r\n\r\n", {200},
+       kKeepOpen, ""},
+      // The body of an OPTIONS is framed and dropped, not taken for the next request.
+      {"options_with_body", "methods",
+       "OPTIONS /baseline11 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello", {200},
+       kKeepOpen, ""},
+      {"options_unknown_path_404", "methods", "OPTIONS /missing HTTP/1.1\r\nHost: t\r\n\r\n",
+       {404}, kKeepOpen},
+      {"put_plaintext_405", "methods", "PUT /plaintext HTTP/1.1\r\nHost: t\r\n\r\n", {405},
+       kKeepOpen},
+      {"post_root_405", "methods", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+       {405}, kKeepOpen},
+      {"get_echo_405", "methods", "GET /echo HTTP/1.1\r\nHost: t\r\n\r\n", {405}, kKeepOpen},
+      {"trace_json_405", "methods", "TRACE /json HTTP/1.1\r\nHost: t\r\n\r\n", {405},
+       kKeepOpen},
 
       // --- expect (RFC 9110 10.1.1)
       {"expect_100_waits_for_body", "expect",

@@ -17,9 +17,12 @@
 //   - `close`: the server closes after the responses (EOF within a deadline). Otherwise a
 //     follow-up GET /pipeline on the same connection must get 200 "ok".
 //   - `body`, when given, is the body of the first final (non-1xx) response.
+//   - `head_responses`: the first this many final responses answer HEAD requests, so they
+//     carry a Content-Length but no body.
 #ifndef RINGSIDE_SERVICES_HTTP_CONFORMANCE_CASES_H_
 #define RINGSIDE_SERVICES_HTTP_CONFORMANCE_CASES_H_
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +42,7 @@ struct ConformanceCase {
   bool close = false;
   std::optional<std::string> body;
   std::string continuation;
+  size_t head_responses = 0;
 };
 
 // Every case, grouped by category.

@@ -45,8 +45,10 @@ struct Responses {
 };
 
 // Splits the complete responses off the front of `bytes`. The server frames every final
-// response with Content-Length; a 1xx has no body and is dropped unless `keep_interim`.
-Responses ParseResponses(std::string_view bytes, bool keep_interim) {
+// response with Content-Length, but for the first `head_responses`, which answer HEAD and
+// have no body; a 1xx has no body and is dropped unless `keep_interim`.
+Responses ParseResponses(std::string_view bytes, bool keep_interim, size_t head_responses) {
+  size_t finals = 0;
   Responses out;
   for (;;) {
     const std::string_view rest = bytes.substr(out.consumed);
@@ -61,7 +63,9 @@ Responses ParseResponses(std::string_view bytes, bool keep_interim) {
       const size_t at = head.find(kLength);
       if (at == std::string_view::npos) return out;
       const size_t length =
-          std::strtoul(std::string(head.substr(at + kLength.size())).c_str(), nullptr, 10);
+          finals++ < head_responses
+              ? 0
+              : std::strtoul(std::string(head.substr(at + kLength.size())).c_str(), nullptr, 10);
       if (rest.size() < size + length) return out;
       response.body = rest.substr(size, length);
       size += length;
@@ -160,8 +164,8 @@ class ConformanceTest
     // Reads until `received` holds `count` responses, EOF or the deadline.
     const auto read_responses = [&](size_t count) {
       received += client.ReadUntil([&](std::string_view more) {
-        return ParseResponses(received + std::string(more), keep_interim).complete.size() >=
-               count;
+        return ParseResponses(received + std::string(more), keep_interim, c.head_responses)
+                   .complete.size() >= count;
       }, kDeadline);
     };
 
@@ -179,7 +183,7 @@ class ConformanceTest
       Send(client, c.continuation, fragmented);
     }
     read_responses(c.statuses.size());
-    const Responses responses = ParseResponses(received, keep_interim);
+    const Responses responses = ParseResponses(received, keep_interim, c.head_responses);
     std::vector<int> statuses;
     for (const Response& r : responses.complete) statuses.push_back(r.status);
     EXPECT_EQ(statuses, c.statuses) << "received:\n" << received;
@@ -202,7 +206,7 @@ class ConformanceTest
       const size_t follow_up_start = received.size();
       read_responses(c.statuses.size() + 1);
       const Responses follow_up =
-          ParseResponses(std::string_view(received).substr(follow_up_start), false);
+          ParseResponses(std::string_view(received).substr(follow_up_start), false, 0);
       ASSERT_EQ(follow_up.complete.size(), 1u)
           << "the connection must stay open; received:\n" << received;
       EXPECT_EQ(follow_up.complete[0].status, 200);

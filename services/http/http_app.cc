@@ -70,6 +70,25 @@ bool IsKnownMethod(std::string_view method) {
   return false;
 }
 
+// What OPTIONS * answers: every method some resource here takes.
+constexpr std::string_view kServerMethods = "GET, HEAD, POST, OPTIONS";
+
+// The Allow values of the routes (RFC 9110 10.2.1): every GET route also takes HEAD, and
+// every route OPTIONS.
+constexpr std::string_view kGetMethods = "GET, HEAD, OPTIONS";
+constexpr std::string_view kPostMethods = "POST, OPTIONS";
+constexpr std::string_view kGetAndPostMethods = "GET, HEAD, POST, OPTIONS";
+
+// Whether `method` is an element of the Allow list `allow`.
+bool Allows(std::string_view allow, std::string_view method) {
+  while (!allow.empty()) {
+    const size_t comma = allow.find(", ");
+    if (allow.substr(0, comma) == method) return true;
+    allow = comma == std::string_view::npos ? std::string_view() : allow.substr(comma + 2);
+  }
+  return false;
+}
+
 void SetStatus(int status, net::Response* response) {
   response->status = status;
   response->content_type = kTextPlain;
@@ -124,9 +143,9 @@ void HttpApp::AppendEchoHead(const net::HttpRequest& request, uint64_t body_size
 
 void HttpApp::Handle(const net::HttpRequest& request, std::string_view body, std::string* out) {
   const bool head = request.method == "HEAD";
-  const bool get = head || request.method == "GET";
   const bool post = request.method == "POST";
   const std::string_view path = request.path;
+  const Route route = RouteFor(path);
   net::Response response;
   char sum_text[24];  // an int64 in decimal, sign included
   if (!IsKnownMethod(request.method) || request.method == "CONNECT") {
@@ -134,46 +153,46 @@ void HttpApp::Handle(const net::HttpRequest& request, std::string_view body, std
     SetStatus(501, &response);
   } else if (path == "*") {
     // OPTIONS * (the parser allows "*" with OPTIONS only) asks about the server as a whole.
-    response.allow = "GET, HEAD, POST";
-  } else if (path == "/plaintext" || path == "/pipeline" || path == "/json") {
-    const FixedRoute& route = path == "/plaintext" ? plaintext_
-                              : path == "/pipeline" ? pipeline_
-                                                    : json_;
-    if (!get) {
-      SetStatus(405, &response);
-      response.allow = "GET, HEAD";
-    } else if (!head && request.keep_alive && request.version_minor == 1) {
-      // The hot case (no Connection field): the whole response but for its Date is fixed.
-      route.prebuilt.AppendTo(date_.Now(), out);
-      return;
-    } else {
-      response = route.response;
-    }
-  } else if (path == "/echo") {
-    if (!post) {
-      SetStatus(405, &response);
-      response.allow = "POST";
-    } else {
-      response.content_type = "application/octet-stream";
-      response.body = body;
-    }
-  } else if (path == "/baseline11") {
-    if (!get && !post) {
-      SetStatus(405, &response);
-      response.allow = "GET, HEAD, POST";
-    } else if (const std::optional<int64_t> sum = Baseline(request, body, post); !sum) {
-      SetStatus(400, &response);
-    } else {
-      const auto [end, ec] = std::to_chars(sum_text, sum_text + sizeof(sum_text), *sum);
-      response.content_type = kTextPlain;
-      response.body = std::string_view(sum_text, end - sum_text);
-    }
-  } else {
+    response.allow = kServerMethods;
+  } else if (route.allow.empty()) {
     SetStatus(404, &response);
+  } else if (request.method == "OPTIONS") {
+    // RFC 9110 9.3.7: the methods of this resource, and no content.
+    response.allow = route.allow;
+  } else if (!Allows(route.allow, request.method)) {
+    SetStatus(405, &response);
+    response.allow = route.allow;
+  } else if (route.fixed != nullptr) {
+    if (!head && request.keep_alive && request.version_minor == 1) {
+      // The hot case (no Connection field): the whole response but for its Date is fixed.
+      route.fixed->prebuilt.AppendTo(date_.Now(), out);
+      return;
+    }
+    response = route.fixed->response;
+  } else if (path == "/echo") {
+    response.content_type = "application/octet-stream";
+    response.body = body;
+  } else if (const std::optional<int64_t> sum = Baseline(request, body, post); !sum) {
+    SetStatus(400, &response);
+  } else {
+    // /baseline11, the one route left.
+    const auto [end, ec] = std::to_chars(sum_text, sum_text + sizeof(sum_text), *sum);
+    response.content_type = kTextPlain;
+    response.body = std::string_view(sum_text, end - sum_text);
   }
   response.omit_body = head;
   SetConnection(request, &response);
   net::AppendResponse(response, date_.Now(), out);
+}
+
+HttpApp::Route HttpApp::RouteFor(std::string_view path) const {
+  if (path == "/plaintext") return {kGetMethods, &plaintext_};
+  if (path == "/pipeline") return {kGetMethods, &pipeline_};
+  if (path == "/json") return {kGetMethods, &json_};
+  if (path == "/") return {kGetMethods, &root_};
+  if (path == "/echo") return {kPostMethods};
+  if (path == "/baseline11") return {kGetAndPostMethods};
+  return {};
 }
 
 void HttpApp::HandleParseError(int status, std::string* out) {

@@ -8,7 +8,9 @@
 //   app.HandleParseError(result.error_status, &out);  // then close
 //
 // Routes (any other path: 404; a listed path with another method of RFC 9110: 405 with
-// Allow; a method outside RFC 9110, or CONNECT: 501; OPTIONS *: 200 with Allow, no body):
+// Allow; OPTIONS on a listed path: 200 with its Allow, no body; a method outside RFC 9110,
+// or CONNECT: 501; OPTIONS *: 200 with every method some route takes, no body):
+//   GET|HEAD /                 200 text/plain, the list of routes
 //   GET|HEAD /plaintext        200 text/plain "Hello, World!"
 //   GET|HEAD /pipeline         200 text/plain "ok"
 //   GET|HEAD /json             200 application/json {"message":"Hello, World!"}
@@ -26,6 +28,7 @@
 #define RINGSIDE_SERVICES_HTTP_HTTP_APP_H_
 
 #include <string>
+#include <string_view>
 
 #include "net/date_cache.h"
 #include "net/http_parser.h"
@@ -62,7 +65,18 @@ class HttpApp {
     net::PrebuiltResponse prebuilt;
   };
 
+  // The resource at a path: the methods it takes (its Allow value; empty: no such
+  // resource) and, for a fixed GET route, its response.
+  struct Route {
+    std::string_view allow;
+    const FixedRoute* fixed = nullptr;
+  };
+  Route RouteFor(std::string_view path) const;
+
   net::DateCache date_;
+  FixedRoute root_{{.status = 200,
+                    .content_type = "text/plain",
+                    .body = "ringside demo: /plaintext /pipeline /json /echo /baseline11\n"}};
   FixedRoute plaintext_{{.status = 200, .content_type = "text/plain", .body = "Hello, World!"}};
   FixedRoute pipeline_{{.status = 200, .content_type = "text/plain", .body = "ok"}};
   FixedRoute json_{{.status = 200,

@@ -114,29 +114,64 @@ TEST(HttpAppTest, Baseline11OverflowIs400) {
             Response("200 OK", "text/plain", "9223372036854775807"));
 }
 
+// Every GET route: HEAD gets the same head (Content-Length included) and no body.
 TEST(HttpAppTest, HeadSendsTheHeadersOfGetWithoutTheBody) {
-  EXPECT_EQ(Serve("HEAD /plaintext HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Response("200 OK", "text/plain", "Hello, World!", "", /*with_body=*/false));
+  for (std::string_view target : {"/", "/plaintext", "/pipeline", "/json", "/baseline11?a=1&b=2",
+                                   "/baseline11?a=x"}) {
+    const std::string get = Serve(Get(target));
+    const std::string head = Serve("HEAD " + std::string(target) + " HTTP/1.1\r\nHost: a\r\n\r\n");
+    ASSERT_NE(get.find("\r\n\r\n"), std::string::npos) << target;
+    EXPECT_EQ(head, get.substr(0, get.find("\r\n\r\n") + 4)) << target;
+  }
   EXPECT_EQ(Serve("HEAD /json HTTP/1.1\r\nHost: a\r\n\r\n"),
             Response("200 OK", "application/json", R"({"message":"Hello, World!"})", "", false));
 }
 
+TEST(HttpAppTest, RootListsTheRoutes) {
+  EXPECT_EQ(Serve(Get("/")),
+            Response("200 OK", "text/plain",
+                     "ringside demo: /plaintext /pipeline /json /echo /baseline11\n"));
+}
+
 TEST(HttpAppTest, UnknownPathIs404) {
   const std::string not_found = Response("404 Not Found", "text/plain", "Not Found\n");
-  EXPECT_EQ(Serve(Get("/")), not_found);
   EXPECT_EQ(Serve(Get("/plaintext/")), not_found);
+  EXPECT_EQ(Serve(Get("/nothing")), not_found);
   EXPECT_EQ(Serve(Post("/nothing", "x")), not_found);
+  EXPECT_EQ(Serve("OPTIONS /nothing HTTP/1.1\r\nHost: a\r\n\r\n"), not_found);
 }
 
 TEST(HttpAppTest, KnownPathWithAnotherMethodIs405WithAllow) {
-  EXPECT_EQ(Serve(Post("/plaintext", "x")),
+  const auto not_allowed = [](std::string_view allow) {
+    return Response("405 Method Not Allowed", "text/plain", "Method Not Allowed\n",
+                    "Allow: " + std::string(allow) + "\r\n");
+  };
+  EXPECT_EQ(Serve(Post("/plaintext", "x")), not_allowed("GET, HEAD, OPTIONS"));
+  EXPECT_EQ(Serve(Post("/", "x")), not_allowed("GET, HEAD, OPTIONS"));
+  EXPECT_EQ(Serve(Get("/echo")), not_allowed("POST, OPTIONS"));
+  EXPECT_EQ(Serve("HEAD /echo HTTP/1.1\r\nHost: a\r\n\r\n"),
             Response("405 Method Not Allowed", "text/plain", "Method Not Allowed\n",
-                     "Allow: GET, HEAD\r\n"));
-  EXPECT_EQ(Serve(Get("/echo")), Response("405 Method Not Allowed", "text/plain",
-                                          "Method Not Allowed\n", "Allow: POST\r\n"));
+                     "Allow: POST, OPTIONS\r\n", /*with_body=*/false));
   EXPECT_EQ(Serve("DELETE /baseline11 HTTP/1.1\r\nHost: a\r\n\r\n"),
-            Response("405 Method Not Allowed", "text/plain", "Method Not Allowed\n",
-                     "Allow: GET, HEAD, POST\r\n"));
+            not_allowed("GET, HEAD, POST, OPTIONS"));
+  EXPECT_EQ(Serve("TRACE /json HTTP/1.1\r\nHost: a\r\n\r\n"),
+            not_allowed("GET, HEAD, OPTIONS"));
+}
+
+// RFC 9110 9.3.7: OPTIONS on a resource answers with its methods and no content.
+TEST(HttpAppTest, OptionsOnARouteListsItsMethods) {
+  const auto options = [](std::string_view allow) {
+    return "HTTP/1.1 200 OK\r\nServer: ringside\r\nDate: " + std::string(kDate) +
+           "\r\nContent-Length: 0\r\nAllow: " + std::string(allow) + "\r\n\r\n";
+  };
+  for (std::string_view path : {"/", "/plaintext", "/pipeline", "/json"}) {
+    EXPECT_EQ(Serve("OPTIONS " + std::string(path) + " HTTP/1.1\r\nHost: a\r\n\r\n"),
+              options("GET, HEAD, OPTIONS"))
+        << path;
+  }
+  EXPECT_EQ(Serve("OPTIONS /echo HTTP/1.1\r\nHost: a\r\n\r\n"), options("POST, OPTIONS"));
+  EXPECT_EQ(Serve("OPTIONS /baseline11 HTTP/1.1\r\nHost: a\r\n\r\n"),
+            options("GET, HEAD, POST, OPTIONS"));
 }
 
 TEST(HttpAppTest, UnknownMethodIs501) {
@@ -156,7 +191,7 @@ TEST(HttpAppTest, ConnectIs501) {
 TEST(HttpAppTest, OptionsAsteriskListsTheMethods) {
   EXPECT_EQ(Serve("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"),
             "HTTP/1.1 200 OK\r\nServer: ringside\r\nDate: " + std::string(kDate) +
-                "\r\nContent-Length: 0\r\nAllow: GET, HEAD, POST\r\n\r\n");
+                "\r\nContent-Length: 0\r\nAllow: GET, HEAD, POST, OPTIONS\r\n\r\n");
 }
 
 TEST(HttpAppTest, AbsoluteFormTargetIsRoutedByItsPath) {

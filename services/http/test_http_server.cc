@@ -19,6 +19,9 @@ TestHttpServer::TestHttpServer(const ServerMode& mode, uint32_t header_timeout_m
   config.buffers.buffer_size = 4096;
   config.buffers.connection_entries = 4;
   config.buffers.shared_entries = 256;
+  config.proxy_versions = mode.proxy_versions;
+  config.proxy_trusted = *TrustedNetworks::Parse(mode.proxy_trusted);
+  config.proxy_header_timeout_ms = header_timeout_ms;
   reactor_ = std::make_unique<Reactor>(config, [=, this] {
     return std::make_unique<HttpHandler>(&app_, net::HttpLimits{}, workers_.get(),
                                          header_timeout_ms, body_timeout_ms, body_min_rate);

@@ -23,6 +23,10 @@ struct ServerMode {
   const char* name;     // a gtest parameter name
   bool incremental;     // per-connection incremental rings, else shared rings
   int handler_threads;  // 0: the app runs on the reactor thread
+  // The PROXY protocol versions every connection must start with (ReactorConfig), from
+  // `proxy_trusted`; the header must be complete within the header timeout.
+  ProxyVersions proxy_versions = ProxyVersions::kOff;
+  const char* proxy_trusted = "127.0.0.0/8";
 };
 
 class TestHttpServer {
