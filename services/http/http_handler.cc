@@ -201,8 +201,7 @@ void HttpHandler::TakeSegment(ConnectionIo& io, size_t framing, size_t size) {
         body_.push_back(in.Lend(size));
         body_leased_ += size;
       } else {
-        body_copy_.append(in.pending().substr(0, size));
-        in.Consume(size);
+        in.CopyOut(size, &body_copy_);
       }
       return;
   }
