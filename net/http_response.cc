@@ -51,8 +51,12 @@ void AppendResponse(const Response& response, std::string_view date, std::string
     out->append("\r\nContent-Type: ");
     out->append(response.content_type);
   }
-  out->append("\r\nContent-Length: ");
-  AppendNumber(static_cast<size_t>(response.body_follows.value_or(response.body.size())), out);
+  if (response.chunked) {
+    out->append("\r\nTransfer-Encoding: chunked");
+  } else {
+    out->append("\r\nContent-Length: ");
+    AppendNumber(static_cast<size_t>(response.body_follows.value_or(response.body.size())), out);
+  }
   if (!response.allow.empty()) {
     out->append("\r\nAllow: ");
     out->append(response.allow);
@@ -68,7 +72,16 @@ void AppendResponse(const Response& response, std::string_view date, std::string
       break;
   }
   out->append("\r\n\r\n");
-  if (!response.omit_body && !response.body_follows) out->append(response.body);
+  if (!response.omit_body && !response.body_follows && !response.chunked) {
+    out->append(response.body);
+  }
+}
+
+void AppendChunkSize(uint64_t size, std::string* out) {
+  char hex[16];
+  const auto [end, ec] = std::to_chars(hex, hex + sizeof(hex), size, 16);
+  out->append(hex, end);
+  out->append("\r\n");
 }
 
 PrebuiltResponse::PrebuiltResponse(const Response& response) {

@@ -5,7 +5,8 @@
 //   AppendErrorResponse(result.error_status, date.Now(), &out);  // then close the connection
 //   out.append(kContinueResponse);  // when ParseResult::send_continue says so
 //
-// Every response carries Server, Date, Content-Length and, if given, Content-Type, in this
+// Every response carries Server, Date, Content-Length (or, for a body the caller streams in
+// chunks, Transfer-Encoding: chunked) and, if given, Content-Type, in this
 // order: "HTTP/1.1 <code> <reason>\r\nServer: ringside\r\nDate: <date>\r\n
 // Content-Type: <type>\r\nContent-Length: <n>\r\n[Allow: ...\r\n][Connection: ...\r\n]\r\n".
 //
@@ -40,7 +41,16 @@ struct Response {
   // The body is sent by the caller after the head (by reference, e.g. an echoed request
   // body): Content-Length says this many bytes and `body` is ignored.
   std::optional<uint64_t> body_follows;
+  // The body follows as chunks the caller writes (AppendChunkSize, the data, CRLF; then
+  // kLastChunk): "Transfer-Encoding: chunked" instead of Content-Length; `body` and
+  // `body_follows` are ignored. Only for HTTP/1.1 requests (RFC 9112 7.1).
+  bool chunked = false;
 };
+
+// The end of a chunked body: the last chunk and an empty trailer section.
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
+// Appends a chunk's size line ("1f40\r\n"); the chunk's `size` bytes and a CRLF follow.
+void AppendChunkSize(uint64_t size, std::string* out);
 
 // The standard reason phrase (RFC 9110 15) of the statuses this server sends; "" for others,
 // which the status line allows.

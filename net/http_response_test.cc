@@ -78,6 +78,22 @@ TEST(HttpResponseTest, OmittedBodyKeepsItsContentLength) {
             "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n");
 }
 
+TEST(HttpResponseTest, ChunkedBodyHasTransferEncodingAndChunkFraming) {
+  std::string out;
+  AppendResponse({.content_type = "application/octet-stream", .body = "ignored",
+                  .chunked = true},
+                 "D", &out);
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nServer: ringside\r\nDate: D\r\n"
+            "Content-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+  out.clear();
+  for (const uint64_t size : {uint64_t{1}, uint64_t{0x1f40}, uint64_t{1} << 40}) {
+    AppendChunkSize(size, &out);
+  }
+  out.append(kLastChunk);
+  EXPECT_EQ(out, "1\r\n1f40\r\n10000000000\r\n0\r\n\r\n");
+}
+
 TEST(HttpResponseTest, AllowFieldIsWrittenWhenGiven) {
   std::string out;
   AppendResponse({.status = 405, .allow = "GET, HEAD"}, "D", &out);

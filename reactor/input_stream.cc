@@ -90,6 +90,12 @@ BufferLease InputStream::Lend(size_t n) {
   return lent;
 }
 
+void InputStream::CopyOut(size_t n, std::string* out) {
+  out->append(pending().substr(0, n));
+  copied_bytes_ += n;
+  Consume(n);
+}
+
 void InputStream::Unpin() {
   if (copy_.empty()) {
     if (!current_.holds_buffer()) return;

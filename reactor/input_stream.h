@@ -41,6 +41,10 @@ class InputStream {
   void Consume(size_t n);
   // The first `n` pending bytes (n <= size()) as a lease of their own; they leave the stream.
   BufferLease Lend(size_t n);
+  // Appends the first `n` pending bytes (n <= size()) to `out` and consumes them: a copy,
+  // counted in copied_bytes() like the stream's own (a reader that keeps bytes it cannot
+  // hold as leases).
+  void CopyOut(size_t n, std::string* out);
   // Releases every ring buffer the stream holds; the pending bytes move to its own copy.
   void Unpin();
   // Drops everything (connection closing or going idle).

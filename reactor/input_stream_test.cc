@@ -86,6 +86,21 @@ TEST(InputStreamTest, LendSharesTheBufferWithoutCopying) {
   EXPECT_EQ(sink.released[Word(3)], 3);
 }
 
+TEST(InputStreamTest, CopyOutAppendsConsumesAndCountsTheCopy) {
+  CountingSink sink;
+  char buffer[16] = "body-bytesNEXT";
+  InputStream stream;
+  stream.Append(BufferLease(&sink, Word(2), buffer, 14));
+  std::string out = "kept:";
+  stream.CopyOut(10, &out);
+  EXPECT_EQ(out, "kept:body-bytes");
+  EXPECT_EQ(stream.pending(), "NEXT");
+  EXPECT_EQ(stream.copied_bytes(), 10u);
+  stream.CopyOut(4, &out);
+  EXPECT_TRUE(stream.empty());
+  EXPECT_EQ(sink.released[Word(2)], 1) << "all consumed: the stream let its buffer go";
+}
+
 TEST(InputStreamTest, LendOfJoinedBytesCopiesThem) {
   CountingSink sink;
   char first[8] = "abcd";

@@ -37,7 +37,9 @@ OutputChain::OutputChain(OutputChain&& other) noexcept
       blocks_(std::exchange(other.blocks_, 0)),
       size_(std::exchange(other.size_, 0)),
       spare_(std::exchange(other.spare_, nullptr)),
-      reserved_(std::exchange(other.reserved_, 0)) {}
+      reserved_(std::exchange(other.reserved_, 0)),
+      open_block_(std::exchange(other.open_block_, nullptr)),
+      open_end_(std::exchange(other.open_end_, nullptr)) {}
 
 OutputChain& OutputChain::operator=(OutputChain&& other) noexcept {
   if (this != &other) {
@@ -51,6 +53,8 @@ OutputChain& OutputChain::operator=(OutputChain&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     spare_ = std::exchange(other.spare_, nullptr);
     reserved_ = std::exchange(other.reserved_, 0);
+    open_block_ = std::exchange(other.open_block_, nullptr);
+    open_end_ = std::exchange(other.open_end_, nullptr);
   }
   return *this;
 }
@@ -84,6 +88,7 @@ void OutputChain::PushBack(Fragment&& f) {
 
 void OutputChain::Release(Fragment& f) {
   if (char** block = std::get_if<char*>(&f.holder)) {
+    if (*block == open_block_) open_block_ = open_end_ = nullptr;
     pool_->Release(*block);
     --blocks_;
   }
@@ -109,6 +114,23 @@ void OutputChain::FreeRingIfEmpty() {
   head_ = 0;
 }
 
+size_t OutputChain::OpenRoom() const {
+  if (open_block_ == nullptr) return 0;
+  return static_cast<size_t>(open_block_ + pool_->block_size() - open_end_);
+}
+
+void OutputChain::TakeOverOpenBlock() {
+  // The owner is the newest block fragment: search back over what was appended since.
+  for (uint32_t i = count_; i-- > 0;) {
+    Fragment& f = At(i);
+    if (char** block = std::get_if<char*>(&f.holder); block != nullptr && *block == open_block_) {
+      f.holder = std::monostate();  // its bytes stay valid: the new owner comes after it
+      return;
+    }
+  }
+  assert(false && "the open block has no owner");
+}
+
 size_t OutputChain::TailRoom() const {
   if (count_ == 0) return 0;
   const Fragment& last = At(count_ - 1);
@@ -128,7 +150,7 @@ bool OutputChain::Append(std::string_view bytes) {
   assert(spare_ == nullptr && "Append between AppendBuffer and Commit");
   if (bytes.empty()) return true;
   const size_t block_size = pool_->block_size();
-  const size_t room = TailRoom();
+  const size_t room = OpenRoom();
   const size_t rest = bytes.size() > room ? bytes.size() - room : 0;
   const size_t new_blocks = (rest + block_size - 1) / block_size;
 
@@ -137,16 +159,28 @@ bool OutputChain::Append(std::string_view bytes) {
     pool_->AcquireN(new_blocks, [](char*) {});
     return false;
   }
-  Reserve(new_blocks);
+  Reserve(new_blocks + 1);
 
-  // The tail block's room first.
+  // The open block's room first: widening the last fragment when it ends there, else as a
+  // fragment of its own behind the leases or references appended since, which takes the
+  // block over (the block goes back to the pool with the last of its bytes sent).
   const char* src = bytes.data();
   size_t left = bytes.size();
   if (room > 0) {
-    Fragment& last = At(count_ - 1);
     const size_t n = std::min(room, left);
-    std::memcpy(const_cast<char*>(last.end), src, n);
-    last.end += n;
+    std::memcpy(open_end_, src, n);
+    Fragment& last = At(count_ - 1);
+    if (last.end == open_end_) {
+      last.end += n;
+    } else {
+      TakeOverOpenBlock();
+      Fragment f;
+      f.pos = open_end_;
+      f.end = open_end_ + n;
+      f.holder = open_block_;
+      PushBack(std::move(f));
+    }
+    open_end_ += n;
     size_ += n;
     src += n;
     left -= n;
@@ -162,6 +196,8 @@ bool OutputChain::Append(std::string_view bytes) {
     f.holder = block;
     PushBack(std::move(f));
     ++blocks_;
+    open_block_ = block;
+    open_end_ = block + n;
     size_ += n;  // as we go, so a std::bad_alloc mid-way leaves a consistent prefix
   });
   assert(acquired && left == 0);
@@ -242,8 +278,11 @@ void OutputChain::Commit(size_t n) {
     f.holder = block;
     PushBack(std::move(f));  // room reserved by AppendBuffer
     ++blocks_;
+    open_block_ = block;
+    open_end_ = block + n;
   } else if (n > 0) {
-    At(count_ - 1).end += n;
+    At(count_ - 1).end += n;  // the open block's owner: TailRoom said so
+    open_end_ += n;
   }
   size_ += n;
 }

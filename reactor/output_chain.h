@@ -57,7 +57,7 @@
 //    flight must not be Consumed past, or Cleared, until its completion arrives (and for
 //    a zero-copy send, until its notification); a closing connection defers Clear.
 //
-// Memory. Per chain, inline: sizeof(OutputChain), 56 bytes on x86-64. On the heap,
+// Memory. Per chain, inline: sizeof(OutputChain), 72 bytes on x86-64. On the heap,
 // only while output is pending: the blocks holding copied bytes (charged to the pool,
 // whose cap bounds them per reactor) and a ring of fragments, 56 bytes each, starting at
 // 4 and doubling. Both go as the bytes are sent: a block returns to the pool once all its
@@ -111,9 +111,11 @@ class OutputChain {
   OutputChain(const OutputChain&) = delete;
   OutputChain& operator=(const OutputChain&) = delete;
 
-  // Copies `bytes` to the end: first into the room left in the last block (if the last
-  // fragment is a block), then into new blocks. All or nothing: false, with nothing
-  // appended, when the pool cannot supply every block needed. Empty `bytes`: true.
+  // Copies `bytes` to the end: first into the room left in the newest block (even when
+  // leases or references were appended after it: the bytes then form a fragment of their
+  // own in that block, so framing between leases, such as chunk-size lines, does not take
+  // a block each), then into new blocks. All or nothing: false, with nothing appended,
+  // when the pool cannot supply every block needed. Empty `bytes`: true.
   bool Append(std::string_view bytes);
 
   // Append, or, when the pool is at its cap, a heap copy of `bytes` as a shared fragment:
@@ -196,6 +198,11 @@ class OutputChain {
   void FreeRingIfEmpty();
   // Writable room after the last fragment's bytes if it is a block, else 0.
   size_t TailRoom() const;
+  // Writable room in the open block (the newest block), whatever was appended after it.
+  size_t OpenRoom() const;
+  // A block is returned by the fragment holding its last bytes: before a new fragment
+  // goes into the open block, the fragment that holds it now stops holding it.
+  void TakeOverOpenBlock();
 
   BlockPool* pool_;
   std::unique_ptr<Fragment[]> ring_;  // capacity_ slots, a power of two, or null
@@ -206,6 +213,9 @@ class OutputChain {
   size_t size_ = 0;
   char* spare_ = nullptr;  // a block AppendBuffer handed out that Commit has not taken
   size_t reserved_ = 0;    // the size of the span AppendBuffer last returned (debug aid)
+  // The newest block, while a fragment holds it, and where its written bytes end.
+  char* open_block_ = nullptr;
+  char* open_end_ = nullptr;
 };
 
 }  // namespace ringside

@@ -66,7 +66,7 @@ std::string Pattern(size_t n, char seed) {
 
 TEST(OutputChainLayoutTest, Sizes) {
   // The header's memory figures.
-  EXPECT_EQ(sizeof(OutputChain), 56u);
+  EXPECT_EQ(sizeof(OutputChain), 72u);
 }
 
 TEST(BlockPoolTest, AcquireUpToTheCapThenNullAndCountsFailures) {
@@ -183,7 +183,7 @@ TEST(OutputChainTest, LargeLeaseIsSentInPlaceAndReleasedAfterItsLastByte) {
   chain.AppendLease(BufferLease(&sink, Word(7), body.data(), body.size()));
   ASSERT_TRUE(chain.Append("tail"));
   EXPECT_EQ(chain.size(), body.size() + 8);
-  EXPECT_EQ(chain.blocks(), 2u) << "the lease takes no blocks";
+  EXPECT_EQ(chain.blocks(), 1u) << "the lease takes no block; head and tail share one";
 
   iovec iov[8];
   ASSERT_EQ(chain.FillIovecs(iov, 8), 3);
@@ -276,6 +276,44 @@ TEST(OutputChainTest, MixedKindsGatherInOrder) {
   m.ExpectAllReleasedOnce();
   EXPECT_EQ(m.shared.use_count(), 1) << "the chain dropped its reference once sent";
   EXPECT_EQ(pool.blocks_in_use(), 0u);
+}
+
+// Chunked framing around leases (a streamed chunked echo): the small appends between the
+// leases share the open block instead of taking a block each, and the block goes back to
+// the pool exactly once, with its last byte sent, whether sent or cleared.
+TEST(OutputChainTest, AppendsBetweenLeasesShareTheOpenBlock) {
+  for (const bool clear_midway : {false, true}) {
+    BlockPool pool(32, 100);
+    CountingSink sink;
+    char buffer[32] = "abcdefghijklmnopqrstuvwxyz";
+    OutputChain chain(&pool);
+    std::string expected;
+    for (uint16_t i = 0; i < 10; ++i) {
+      const std::string framing = "\r\n" + std::to_string(i) + "\r\n";
+      ASSERT_TRUE(chain.Append(framing));
+      chain.AppendLease(BufferLease(&sink, Word(i), buffer + i, 3));
+      expected += framing + std::string(buffer + i, 3);
+    }
+    ASSERT_TRUE(chain.Append("END"));
+    expected += "END";
+    EXPECT_EQ(chain.blocks(), 2u) << "50 framing bytes: a block of 32, then the next";
+    EXPECT_EQ(pool.blocks_in_use(), 2u);
+    EXPECT_EQ(chain.fragments(), 22u);
+    EXPECT_EQ(Gather(chain), expected);
+    if (clear_midway) {
+      chain.Consume(9);
+      EXPECT_EQ(pool.blocks_in_use(), 2u) << "the first block still holds unsent framing";
+      chain.Clear();
+    } else {
+      EXPECT_EQ(Drain(chain, 3, 5), expected);
+    }
+    EXPECT_EQ(pool.blocks_in_use(), 0u);
+    for (uint16_t i = 0; i < 10; ++i) EXPECT_EQ(sink.Count(Word(i)), 1) << i;
+    // A block emptied with its chain is not reused as the open block.
+    ASSERT_TRUE(chain.Append("x"));
+    EXPECT_EQ(Gather(chain), "x");
+    EXPECT_EQ(pool.blocks_in_use(), 1u);
+  }
 }
 
 TEST(OutputChainTest, PartialSendsResumeAtEveryByte) {

@@ -132,11 +132,12 @@ bool HttpApp::ReadsBody(const net::HttpRequest& request) {
   return request.method == "POST" && (request.path == "/echo" || request.path == "/baseline11");
 }
 
-void HttpApp::AppendEchoHead(const net::HttpRequest& request, uint64_t body_size,
-                             std::string* out) {
+void HttpApp::AppendEchoHead(const net::HttpRequest& request,
+                             std::optional<uint64_t> body_size, std::string* out) {
   net::Response response;
   response.content_type = "application/octet-stream";
   response.body_follows = body_size;
+  response.chunked = !body_size.has_value();
   SetConnection(request, &response);
   net::AppendResponse(response, date_.Now(), out);
 }

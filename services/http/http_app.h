@@ -27,6 +27,8 @@
 #ifndef RINGSIDE_SERVICES_HTTP_HTTP_APP_H_
 #define RINGSIDE_SERVICES_HTTP_HTTP_APP_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,10 +49,12 @@ class HttpApp {
   // Whether Handle reads the request's body; if not, the caller may drop it as it arrives.
   static bool ReadsBody(const net::HttpRequest& request);
   // POST /echo: the response is the request's body. AppendEchoHead appends the response's
-  // head for a body of `body_size` bytes; the caller then sends the body itself (by
-  // reference, without copying it into `out`).
+  // head for a body of `body_size` bytes, or with no size for a body sent in chunks
+  // (Transfer-Encoding: chunked; HTTP/1.1 requests only); the caller then sends the body
+  // itself (by reference, without copying it into `out`), framed as the head says.
   static bool Echoes(const net::HttpRequest& request);
-  void AppendEchoHead(const net::HttpRequest& request, uint64_t body_size, std::string* out);
+  void AppendEchoHead(const net::HttpRequest& request, std::optional<uint64_t> body_size,
+                      std::string* out);
 
   // Appends the response to a request the parser rejected with `status` (its error_status);
   // the response says "Connection: close" and the caller must close after sending it.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -135,31 +136,46 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
     const net::ParseResult r = parser_.Parse(input, &request_);
     CountBodyBytes(r);
     if (r.send_continue) Scratch().append(net::kContinueResponse);
-    if (r.status == net::ParseStatus::kNeedMore) {
-      in.Consume(r.consumed);  // chunk framing the parser is done with
-      break;
-    }
-    if (r.status == net::ParseStatus::kError) return Fail(io, r.error_status);
-    if (r.status == net::ParseStatus::kHead) {
-      if (request_.has_body()) {
-        StartBody(io, r.consumed);
-      } else {
-        parsed_ = r.consumed;  // answered in place at kComplete, which comes next
-      }
-    } else if (r.status == net::ParseStatus::kBody) {
-      TakeSegment(io, r.body_segment.data() - input.data(), r.body_segment.size());
-    } else {  // kComplete
-      io.CountRequest();
+    const Step step = Serve(io, r, input);
+    if (step == Step::kFailed) return;
+    if (step == Step::kWait) break;
+    if (step == Step::kCompleted) {
       completed_any = true;
       close_after = !request_.keep_alive;
-      FinishRequest(io);
-      in.Consume(parsed_ + r.consumed);
-      parsed_ = 0;
     }
   }
   UpdateRequestTimer(io, completed_any);
   FlushScratch(io);
   if (close_after) io.CloseAfterFlush();
+}
+
+HttpHandler::Step HttpHandler::Serve(ConnectionIo& io, const net::ParseResult& r,
+                                     std::string_view input) {
+  switch (r.status) {
+    case net::ParseStatus::kNeedMore:
+      io.input().Consume(r.consumed);  // chunk framing the parser is done with
+      return Step::kWait;
+    case net::ParseStatus::kError:
+      Fail(io, r.error_status);
+      return Step::kFailed;
+    case net::ParseStatus::kHead:
+      if (request_.has_body()) {
+        StartBody(io, r.consumed);
+      } else {
+        parsed_ = r.consumed;  // answered in place at kComplete, which comes next
+      }
+      return Step::kNext;
+    case net::ParseStatus::kBody:
+      TakeSegment(io, r.body_segment.data() - input.data(), r.body_segment.size());
+      return Step::kNext;
+    case net::ParseStatus::kComplete:
+      io.CountRequest();
+      FinishRequest(io);
+      io.input().Consume(parsed_ + r.consumed);
+      parsed_ = 0;
+      return Step::kCompleted;
+  }
+  return Step::kWait;
 }
 
 // The head of a request with a body: its bytes become a lease (the request's views move
@@ -175,12 +191,58 @@ void HttpHandler::StartBody(ConnectionIo& io, size_t head_size) {
              request_.body_length > kLeasedBodyBytes) {
     // Too large to hold in the connection's ring: answer now and send each segment as it
     // arrives (the length is known, so the response needs nothing else from the body).
-    body_use_ = BodyUse::kStream;
-    app_->AppendEchoHead(request_, request_.body_length, &Scratch());
-    FlushScratch(io);
+    StartEchoStream(io);
   } else {
     body_use_ = BodyUse::kKeep;
   }
+}
+
+void HttpHandler::StartEchoStream(ConnectionIo& io) {
+  const size_t kept = body_leased_ + body_copy_.size();
+  if (request_.chunked) {
+    // The parser refuses chunked HTTP/1.0 requests (400), so the client takes chunked.
+    body_use_ = BodyUse::kStreamChunked;
+    app_->AppendEchoHead(request_, std::nullopt, &Scratch());
+    if (kept > 0) {
+      net::AppendChunkSize(kept, &Scratch());
+      AppendKeptBody(io);
+      Scratch().append("\r\n");
+    }
+  } else {
+    body_use_ = BodyUse::kStream;
+    app_->AppendEchoHead(request_, request_.body_length, &Scratch());
+    AppendKeptBody(io);
+  }
+  FlushScratch(io);
+}
+
+void HttpHandler::AppendKeptBody(ConnectionIo& io) {
+  FlushScratch(io);
+  for (BufferLease& segment : body_) io.output().AppendLease(std::move(segment));
+  body_.clear();
+  body_leased_ = 0;
+  if (!body_copy_.empty()) {
+    io.output().AppendShared(std::make_shared<const std::string>(std::move(body_copy_)));
+  }
+  std::string().swap(body_copy_);
+}
+
+void HttpHandler::StreamSegment(ConnectionIo& io, size_t size) {
+  std::string& scratch = Scratch();
+  if (body_use_ == BodyUse::kStream) {
+    FlushScratch(io);
+    io.output().AppendLease(io.input().Lend(size));
+    return;
+  }
+  net::AppendChunkSize(size, &scratch);
+  if (size < kCopiedChunkBytes) {
+    io.input().CopyOut(size, &scratch);
+  } else {
+    FlushScratch(io);
+    io.output().AppendLease(io.input().Lend(size));
+  }
+  scratch.append("\r\n");
+  if (scratch.size() >= kScratchFlushBytes) FlushScratch(io);
 }
 
 void HttpHandler::TakeSegment(ConnectionIo& io, size_t framing, size_t size) {
@@ -191,20 +253,28 @@ void HttpHandler::TakeSegment(ConnectionIo& io, size_t framing, size_t size) {
       in.Consume(size);
       return;
     case BodyUse::kStream:
-      io.output().AppendLease(in.Lend(size));
+    case BodyUse::kStreamChunked:
+      StreamSegment(io, size);
       return;
-    case BodyUse::kKeep:
-      // Leased while the ring can spare its buffers; once copying starts, it goes on, so
-      // the leased bytes stay a prefix of the body.
-      if (body_copy_.empty() && body_leased_ + size <= kLeasedBodyBytes &&
-          io.can_hold_input()) {
+    case BodyUse::kKeep: {
+      const size_t kept = body_leased_ + body_copy_.size();
+      const bool fits = kept + size <= kLeasedBodyBytes;
+      if (body_copy_.empty() && fits && io.can_hold_input()) {
+        // Leased while the ring can spare its buffers; once copying starts, it goes on, so
+        // the leased bytes stay a prefix of the body.
         body_.push_back(in.Lend(size));
         body_leased_ += size;
+      } else if (HttpApp::Echoes(request_) && request_.chunked && !fits) {
+        // A chunked echo past what a request may keep: its response starts now, in chunks,
+        // and the rest of its body goes out as it arrives. (Under kLeasedBodyBytes it is
+        // copied when the ring runs low, so that its answer does not depend on that.)
+        StartEchoStream(io);
+        StreamSegment(io, size);
       } else {
-        body_copy_.append(in.pending().substr(0, size));
-        in.Consume(size);
+        in.CopyOut(size, &body_copy_);
       }
       return;
+    }
   }
 }
 
@@ -218,13 +288,11 @@ void HttpHandler::FinishRequest(ConnectionIo& io) {
   }
   if (body_use_ == BodyUse::kStream) {
     // Answered at its head; its body went out as it came.
+  } else if (body_use_ == BodyUse::kStreamChunked) {
+    Scratch().append(net::kLastChunk);
   } else if (HttpApp::Echoes(request_)) {
     app_->AppendEchoHead(request_, body_leased_ + body_copy_.size(), &Scratch());
-    FlushScratch(io);
-    for (BufferLease& segment : body_) io.output().AppendLease(std::move(segment));
-    if (!body_copy_.empty()) {
-      io.output().AppendShared(std::make_shared<const std::string>(std::move(body_copy_)));
-    }
+    AppendKeptBody(io);
   } else if (body_.size() == 1 && body_copy_.empty()) {
     app_->Handle(request_, body_[0].view(), &Scratch());
   } else {
@@ -243,9 +311,11 @@ void HttpHandler::FinishRequest(ConnectionIo& io) {
 
 void HttpHandler::Fail(ConnectionIo& io, int status) {
   // Nothing after a malformed request is processed: its error response follows those of
-  // the requests before it, then the connection closes.
+  // the requests before it, then the connection closes. A response already under way (a
+  // streamed echo) gets no error response after it: it ends short (a chunked one without
+  // its last chunk), and the close tells the client.
   io.CountRejectedRequest();
-  app_->HandleParseError(status, &Scratch());
+  if (!response_under_way()) app_->HandleParseError(status, &Scratch());
   FlushScratch(io);
   io.CloseAfterFlush();
 }
@@ -259,8 +329,31 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
     const std::string_view input = in.pending().substr(parsed_);
     if (input.size() < parser_.bytes_needed()) break;
     const net::ParseResult r = parser_.Parse(input, &request_);
+    if (r.status == net::ParseStatus::kHead && !served_here_ && HttpApp::Echoes(request_) &&
+        request_.has_body()) {
+      if (batch_end_ > 0) {
+        // Served after the batch before it, whose answers come first: parsed again when
+        // input resumes.
+        parser_.Reset();
+        break;
+      }
+      served_here_ = true;
+    }
     CountBodyBytes(r);
     if (r.send_continue) Scratch().append(net::kContinueResponse);
+    if (served_here_) {
+      // An echo needs nothing of the app but its head: the reactor streams it as inline
+      // mode does, from the receive buffers, instead of lending it whole to a worker.
+      const Step step = Serve(io, r, input);
+      if (step == Step::kFailed) return;
+      if (step == Step::kWait) break;
+      if (step == Step::kCompleted) {
+        served_here_ = false;
+        completed_any = true;
+        close_after = !request_.keep_alive;
+      }
+      continue;
+    }
     parsed_ += r.consumed;
     if (r.status == net::ParseStatus::kNeedMore) break;
     if (r.status == net::ParseStatus::kError) error_status = r.error_status;
@@ -302,10 +395,9 @@ void HttpHandler::OnTimeout(ConnectionIo& io) {
   timer_for_ = TimerFor::kNone;
   if (body) io.CountBodyTimeout();
   io.CountRejectedRequest();
-  // A streamed echo's response is under way (its head went out with the request's head): it
-  // ends short of its Content-Length, and the close tells the client. Otherwise: 408.
-  const bool response_under_way = body && body_use_ == BodyUse::kStream;
-  if (!response_under_way) {
+  // A streamed echo's response is under way: it ends short (of its Content-Length, or
+  // without its last chunk), and the close tells the client. Otherwise: 408.
+  if (!response_under_way()) {
     app_->HandleParseError(408, &Scratch());
     FlushScratch(io);
   }

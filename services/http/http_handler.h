@@ -4,11 +4,17 @@
 // a request as it arrives (net::HttpParser hands it out in segments) and drops the raw
 // bytes at once, so no request is ever held whole. A body the app reads is kept as leases
 // on the receive buffers (BufferLease), up to kLeasedBodyBytes a request, and copied beyond
-// that (a connection's ring must keep buffers for the kernel); a body the app ignores is
-// dropped as it arrives. POST /echo answers with the body's own leases, so an echo copies
-// none of its bytes; an echo whose Content-Length is over kLeasedBodyBytes starts its
-// response at the head and sends each segment as it arrives. A malformed request gets its
-// error response and the connection closes; nothing after it is processed.
+// that or when the ring cannot spare the buffers (a connection's ring must keep buffers
+// for the kernel); a body the app ignores is dropped as it arrives. POST /echo answers with
+// the body's own leases. One with a Content-Length over kLeasedBodyBytes starts its
+// response at the head and sends each segment as it arrives. A chunked one is kept like
+// any body (and answered with a Content-Length) while it fits in kLeasedBodyBytes; once it
+// outgrows that, its response starts, chunked (Transfer-Encoding: chunked; the parser
+// refuses chunked HTTP/1.0 requests, so the client takes it): the body kept so far as one
+// chunk, then each segment as a chunk of its own, sent in place (one under
+// kCopiedChunkBytes is copied with its framing: a lease would cost more than its bytes).
+// A malformed request gets its error response and the connection closes; nothing after it
+// is processed, and a response under way (a streamed echo) ends short instead.
 //
 // With a WorkerPool, the app runs on a worker instead: the handler finds the complete
 // requests it has (parsing them, not answering), lends their bytes to the connection's
@@ -16,7 +22,9 @@
 // connection's input and posts the batch; the worker parses the batch again, answers into
 // one string, releases the lease from its own thread (the release travels on the reactor's
 // release queue) and posts the responses back; then input resumes. Order is kept per
-// connection. Worker mode needs whole requests in the input: a request whose raw bytes
+// connection. A POST /echo needs nothing of the app but its head: the reactor serves it as
+// inline mode does (from the receive buffers, streaming), after the answers of the batch
+// before it. Worker mode needs whole requests in the input: a request whose raw bytes
 // exceed MaxBatchedRequestBytes() gets 413, and the reactor's input high-water mark must be
 // at least that (the server sets it so).
 //
@@ -36,6 +44,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/container/inlined_vector.h"
 #include "buffers/buffer_lease.h"
@@ -63,6 +72,10 @@ class HttpHandler final : public ConnectionHandler {
   // Body bytes of one request kept as leases on receive buffers; more are copied. Half of
   // a default connection ring (8 x 16 KiB), so the kernel always has buffers to fill.
   static constexpr size_t kLeasedBodyBytes = 64 << 10;
+  // A chunked echo's segments smaller than this are copied into the response with their
+  // chunk framing rather than sent in place: a lease per few bytes would cost more memory
+  // and send work (a fragment, an iovec) than the bytes.
+  static constexpr size_t kCopiedChunkBytes = 512;
 
   // Worker mode: the most raw bytes (head, body, chunk framing) a request may take; more is
   // 413. The largest head, the largest body and chunk overhead, and 64 KiB of framing.
@@ -90,17 +103,39 @@ class HttpHandler final : public ConnectionHandler {
 
   // What to do with the body of the request being read.
   enum class BodyUse : uint8_t {
-    kDrop,    // the app ignores it
-    kKeep,    // kept (leases, then a copy) and given to the app at the end
-    kStream,  // an echo already answered at its head: each segment goes straight out
+    kDrop,           // the app ignores it
+    kKeep,           // kept (leases, then a copy) and given to the app at the end
+    kStream,         // an echo answered with its Content-Length: segments go straight out
+    kStreamChunked,  // an echo answered in chunks: each segment goes out as a chunk
+  };
+
+  // What serving one parse result inline came to.
+  enum class Step : uint8_t {
+    kNext,       // parse on
+    kWait,       // the parser needs more input
+    kCompleted,  // a request was answered
+    kFailed,     // an error: the connection is closing
   };
 
   void OnInputInline(ConnectionIo& io);
   void OnInputBatched(ConnectionIo& io);
+  // Serves one parse result of `input` (the pending bytes after parsed_) inline.
+  Step Serve(ConnectionIo& io, const net::ParseResult& r, std::string_view input);
   void StartBody(ConnectionIo& io, size_t head_size);
+  // An echo answered before its body has all arrived: its head now (chunked when the
+  // request's is), then the body kept so far, then each segment as it arrives.
+  void StartEchoStream(ConnectionIo& io);
+  // Appends the kept body (its leases, then the copied rest) to the output.
+  void AppendKeptBody(ConnectionIo& io);
+  // The next `size` pending bytes, a body segment of a streamed echo, to the output: as
+  // they are, or as one chunk.
+  void StreamSegment(ConnectionIo& io, size_t size);
   void TakeSegment(ConnectionIo& io, size_t framing, size_t size);
   void FinishRequest(ConnectionIo& io);
   void Fail(ConnectionIo& io, int status);
+  bool response_under_way() const {
+    return body_use_ == BodyUse::kStream || body_use_ == BodyUse::kStreamChunked;
+  }
   // Answers the lent `requests` (complete ones) on a worker, then appends `last_response`
   // (an error response, or empty) and resumes input or, with `close_after`, closes.
   void PostBatch(ConnectionIo& io, BufferLease requests, bool close_after,
@@ -134,6 +169,7 @@ class HttpHandler final : public ConnectionHandler {
   // parsed since the last batch.
   size_t parsed_ = 0;
   size_t batch_end_ = 0;  // worker mode: where the last complete request ends
+  bool served_here_ = false;  // worker mode: the current request (an echo) is served inline
 };
 
 }  // namespace ringside::http
