@@ -1,6 +1,7 @@
-// The CI soak: 30 s of churn per buffer mode against the real server binary, every response
-// byte checked, and fds, RSS (and bgids and pooled rings when the admin service is there)
-// back at the post-warm-up baseline (see soak.h). The full run is `bazel run :soak`.
+// The CI soak: 10 s of warm-up, then 20 s of churn per buffer mode against the real server
+// binary, every response byte checked, and fds, RSS (and bgids and pooled rings when the
+// admin service is there) back at the post-warm-up baseline (see soak.h). The full run is
+// `bazel run :soak`.
 #include <gtest/gtest.h>
 
 #include <cstdio>
