@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 
 #include "absl/strings/str_cat.h"
-#include "reactor/reactor_impl.h"
-#include "reactor/sockets.h"
+#include "ringside/reactor/reactor_impl.h"
+#include "ringside/reactor/sockets.h"
 
 namespace ringside {
 

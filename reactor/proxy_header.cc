@@ -1,4 +1,4 @@
-#include "reactor/proxy_header.h"
+#include "ringside/reactor/proxy_header.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "reactor/trusted_networks.h"
+#include "ringside/reactor/trusted_networks.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

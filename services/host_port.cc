@@ -1,4 +1,4 @@
-#include "services/host_port.h"
+#include "ringside/services/host_port.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

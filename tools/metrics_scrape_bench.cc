@@ -34,7 +34,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "tools/pipelined_load.h"
+#include "ringside/tools/pipelined_load.h"
 
 ABSL_FLAG(std::string, http, "127.0.0.1:8080", "the server's HTTP listener, IPv4 HOST:PORT");
 ABSL_FLAG(std::string, metrics, "127.0.0.1:9100",

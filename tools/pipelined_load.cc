@@ -1,4 +1,4 @@
-#include "tools/pipelined_load.h"
+#include "ringside/tools/pipelined_load.h"
 
 #include <arpa/inet.h>
 #include <netinet/tcp.h>

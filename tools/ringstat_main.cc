@@ -44,9 +44,9 @@
 #include "absl/strings/str_format.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
-#include "services/admin/admin.grpc.pb.h"
-#include "tools/raw_terminal.h"
-#include "tools/ringstat_view.h"
+#include "ringside/services/admin/admin.grpc.pb.h"
+#include "ringside/tools/raw_terminal.h"
+#include "ringside/tools/ringstat_view.h"
 
 ABSL_FLAG(std::string, admin, "127.0.0.1:9900",
           "the admin service, HOST:PORT; a fleet: several, separated by commas");

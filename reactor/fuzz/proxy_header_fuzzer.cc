@@ -18,8 +18,8 @@
 #include <cstring>
 #include <string_view>
 
-#include "reactor/proxy_header.h"
-#include "tools/fuzz/fuzz_check.h"
+#include "ringside/reactor/proxy_header.h"
+#include "ringside/tools/fuzz/fuzz_check.h"
 
 namespace ringside {
 namespace {

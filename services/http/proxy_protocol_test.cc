@@ -15,9 +15,9 @@
 #include <string>
 #include <string_view>
 
-#include "reactor/proxy_header.h"
-#include "reactor/test_client.h"
-#include "services/http/test_http_server.h"
+#include "ringside/reactor/proxy_header.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/services/http/test_http_server.h"
 
 namespace ringside::http {
 namespace {

@@ -1,4 +1,4 @@
-#include "services/metrics/metric_families.h"
+#include "ringside/services/metrics/metric_families.h"
 
 #include <cstdint>
 #include <limits>

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "reactor/reactor_stats.h"
+#include "ringside/reactor/reactor_stats.h"
 
 namespace ringside::metrics {
 

@@ -1,10 +1,10 @@
-#include "services/metrics/metrics_handler.h"
+#include "ringside/services/metrics/metrics_handler.h"
 
 #include <memory>
 #include <string>
 #include <utility>
 
-#include "net/http_response.h"
+#include "ringside/net/http_response.h"
 
 namespace ringside::metrics {
 namespace {

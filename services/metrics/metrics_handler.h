@@ -13,10 +13,10 @@
 #ifndef RINGSIDE_SERVICES_METRICS_METRICS_HANDLER_H_
 #define RINGSIDE_SERVICES_METRICS_METRICS_HANDLER_H_
 
-#include "net/date_cache.h"
-#include "net/http_parser.h"
-#include "reactor/connection_handler.h"
-#include "services/metrics/metrics_source.h"
+#include "ringside/net/date_cache.h"
+#include "ringside/net/http_parser.h"
+#include "ringside/reactor/connection_handler.h"
+#include "ringside/services/metrics/metrics_source.h"
 
 namespace ringside::metrics {
 

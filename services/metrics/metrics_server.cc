@@ -1,12 +1,12 @@
-#include "services/metrics/metrics_server.h"
+#include "ringside/services/metrics/metrics_server.h"
 
 #include <netdb.h>
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "services/host_port.h"
-#include "services/metrics/metrics_handler.h"
+#include "ringside/services/host_port.h"
+#include "ringside/services/metrics/metrics_handler.h"
 
 namespace ringside::metrics {
 namespace {

@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "net/date_cache.h"
-#include "reactor/reactor.h"
-#include "services/metrics/metrics_source.h"
+#include "ringside/net/date_cache.h"
+#include "ringside/reactor/reactor.h"
+#include "ringside/services/metrics/metrics_source.h"
 
 namespace ringside::metrics {
 

@@ -1,7 +1,7 @@
 // The metrics endpoint over real loopback TCP: its own reactor answering scrapes from
 // running HTTP reactors, in the HTTP/1.1 forms a scraper may use, and its address checks.
 // The exposition's syntax is checked against the server binary (metrics_test.py).
-#include "services/metrics/metrics_server.h"
+#include "ringside/services/metrics/metrics_server.h"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/test_client.h"
-#include "services/admin/http_reactors_for_test.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/services/admin/http_reactors_for_test.h"
 
 namespace ringside::metrics {
 namespace {

@@ -1,4 +1,4 @@
-#include "services/metrics/metrics_source.h"
+#include "ringside/services/metrics/metrics_source.h"
 
 #include <prometheus/text_serializer.h>
 

@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "reactor/reactor.h"
-#include "services/metrics/metric_families.h"
+#include "ringside/reactor/reactor.h"
+#include "ringside/services/metrics/metric_families.h"
 
 namespace ringside::metrics {
 
