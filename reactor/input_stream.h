@@ -30,7 +30,7 @@
 #include <string>
 #include <string_view>
 
-#include "buffers/buffer_lease.h"
+#include "ringside/buffers/buffer_lease.h"
 
 namespace ringside {
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "reactor/reactor.h"
-#include "reactor/test_client.h"
-#include "services/http/http_app.h"
+#include "ringside/reactor/reactor.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/services/http/http_app.h"
 
 namespace ringside::admin {
 
