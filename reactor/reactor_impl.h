@@ -177,6 +177,7 @@ class Reactor::Impl {
     // Lazily: the wheel timer stays where it is, and finds nothing to do if it fires.
     void CancelTimer() override { timer_deadline_ms = 0; }
     ConnectionHandle handle() override { return {impl->self_, slot, generation, id}; }
+    const std::string& peer_address() override;
     size_t unsent() const { return out.size(); }
     bool send_inflight() const { return send != nullptr; }
     bool closing() const { return phase == Phase::kClosing; }
@@ -303,6 +304,8 @@ class Reactor::Impl {
   std::vector<std::unique_ptr<SendSlot>> free_send_slots_;
   Mailbox<std::function<void()>*> tasks_;
   std::vector<std::function<void()>*> overflow_tasks_;  // posted by the reactor itself
+  bool start_called_ = false;  // Start() is called at most once; again, it is refused
+  std::atomic<bool> started_{false};  // Start() succeeded: the thread runs or ran
   std::atomic<bool> stop_requested_{false};
   std::thread thread_;
   std::thread::id thread_id_;
