@@ -25,15 +25,13 @@
 // stops and joins.
 //
 // How long Stop() takes. Connections with output in flight send it first; then each open
-// connection shuts its write side (FIN) and lingers, reading and dropping input until the
-// client's EOF, so that a close() with unread input cannot reset the connection and drop
-// the responses the client has not read yet. A client that closes when it sees the FIN
-// ends this at once; one that keeps its socket open without reading or closing holds it
-// for up to 2 s (the linger limit; a connection idle for ring_idle_ms and waiting with a
-// poll closes at once instead). So Stop() after recent activity takes up to 2 s, and never
-// longer than shutdown_timeout_ms, after which every connection is closed.
-// The io_uring is created on the reactor's own thread, because SINGLE_ISSUER and
-// DEFER_TASKRUN tie a ring to the thread that sets it up.
+// connection shuts its write side (FIN) and lingers, reading and dropping input, until the
+// client's EOF or until the client's kernel has acknowledged every byte and the FIN
+// (checked every 10 ms), so that a close() with unread input cannot reset the connection
+// and drop responses the client has not read yet. So Stop() after recent activity takes
+// about a round trip plus up to 10 ms (it used to take 2 s, the linger limit, for a
+// client that keeps its socket open), and never longer than shutdown_timeout_ms, after
+// which every connection is closed.
 //
 // Thread-safety: the loop and everything a handler calls run on the reactor thread.
 // Post(), Stop(), Snapshot() and BufferLease releases are thread-safe and wake the reactor

@@ -4,6 +4,7 @@
 //   absl::Status unused = CheckPortUnused("0.0.0.0", 8080);  // before the first Listen
 //   uint16_t port = LocalPort(*fd);                      // the port picked for port 0
 //   std::string peer = PeerName(connection_fd);          // "127.0.0.1:5000", "[::1]:5000"
+//   bool acked = AllSentAcknowledged(connection_fd);    // the peer's kernel has it all
 //
 // Thread-safety: thread-safe (no state).
 #ifndef RINGSIDE_REACTOR_SOCKETS_H_
@@ -25,6 +26,9 @@ absl::Status CheckPortUnused(const std::string& address, uint16_t port);
 uint16_t LocalPort(int fd);
 // The peer's address, or "" when the socket has none (it disconnected).
 std::string PeerName(int fd);
+// Whether the peer's kernel has acknowledged every byte (and the FIN) written to the
+// socket: nothing is left in its send queue (SIOCOUTQ is 0). False if it cannot tell.
+bool AllSentAcknowledged(int fd);
 
 }  // namespace ringside
 

@@ -15,6 +15,7 @@
 #include <algorithm>
 
 #include "ringside/reactor/reactor_impl.h"
+#include "ringside/reactor/sockets.h"
 
 namespace ringside {
 
@@ -48,7 +49,13 @@ void Reactor::Impl::Reschedule(Connection& c) {
 void Reactor::Impl::CheckConnection(Connection& c, uint64_t now) {
   const uint64_t quiet = now - c.last_activity_ms;
   if (c.phase == Phase::kLingering) {
-    if (quiet >= kLingerMs || now >= c.linger_deadline_ms) Close(c);
+    // Stopping, the linger also ends once the client's kernel has acknowledged every byte
+    // and the FIN: nothing sent can be lost to a reset any more, and a client that keeps
+    // its socket open without closing it would otherwise hold the stop for kLingerMs.
+    if (quiet >= kLingerMs || now >= c.linger_deadline_ms ||
+        (stopping_ && AllSentAcknowledged(c.fd))) {
+      Close(c);
+    }
     return;
   }
   const bool quiescent = c.unsent() == 0 && !c.send_inflight();
@@ -88,7 +95,9 @@ uint64_t Reactor::Impl::NextCheck(Connection& c) {
   const uint64_t now = now_ms_;
   if (c.closing()) return kNever;
   if (c.phase == Phase::kLingering) {
-    return std::max(std::min(c.last_activity_ms + kLingerMs, c.linger_deadline_ms), now + 1);
+    uint64_t at = std::min(c.last_activity_ms + kLingerMs, c.linger_deadline_ms);
+    if (stopping_) at = std::min(at, now + kStoppingSweepMs);  // for the acknowledgements
+    return std::max(at, now + 1);
   }
   uint64_t next = kNever;
   auto consider = [&](uint64_t at, uint64_t recheck_ms) {
