@@ -49,11 +49,12 @@ int main() {
   });
   if (absl::Status status = group.Start(); !status.ok()) return 1;
 
-  // The admin server over the group's reactors; the map is what GetServerStats reports as
-  // the server's configuration.
+  // The admin server over the group's reactors, on a free loopback port, without a token;
+  // the map is what GetServerStats reports as the server's configuration.
+  ringside::admin::AdminServerOptions options;
+  options.address = "127.0.0.1:0";
   absl::StatusOr<std::unique_ptr<ringside::admin::AdminServer>> admin =
-      ringside::admin::AdminServer::Start({.address = "127.0.0.1:0"}, group.reactors(),
-                                          {{"protocol", "line-length"}});
+      ringside::admin::AdminServer::Start(options, group.reactors(), {{"protocol", "line-length"}});
   if (!admin.ok()) {
     std::fprintf(stderr, "admin: %s\n", std::string(admin.status().message()).c_str());
     return 1;

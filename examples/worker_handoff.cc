@@ -75,10 +75,10 @@ class UpperCaseHandler final : public ringside::ConnectionHandler {
       std::string answer(line->view());
       for (char& c : answer) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       line->Reset();  // released from this thread: the buffer goes back to the kernel
-      handle.reactor->PostToConnection(handle, [answer](ringside::ConnectionIo& io) {
+      handle.reactor->PostToConnection(handle, [answer](ringside::ConnectionIo& connection) {
         // Back on the reactor thread, if the connection is still open.
-        io.output().AppendOrSpill(answer);
-        io.ResumeInput();  // OnInput runs again on what arrived meanwhile
+        connection.output().AppendOrSpill(answer);
+        connection.ResumeInput();  // OnInput runs again on what arrived meanwhile
       });
     });
   }
