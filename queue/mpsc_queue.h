@@ -129,6 +129,8 @@
 #ifndef RINGSIDE_QUEUE_MPSC_QUEUE_H_
 #define RINGSIDE_QUEUE_MPSC_QUEUE_H_
 
+#include "ringside/base/cxx20.h"  // first: below C++20, one clear error
+
 #include <algorithm>
 #include <atomic>
 #include <bit>

@@ -68,6 +68,8 @@
 #ifndef RINGSIDE_REACTOR_CONNECTION_HANDLER_H_
 #define RINGSIDE_REACTOR_CONNECTION_HANDLER_H_
 
+#include "ringside/base/cxx20.h"  // first: below C++20, one clear error
+
 #include <cstdint>
 #include <functional>
 #include <memory>

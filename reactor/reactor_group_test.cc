@@ -160,7 +160,9 @@ TEST(ReactorGroupTest, StopAfterRecentActivityIsPrompt) {
     EXPECT_TRUE(group.Stop().ok());
     EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1000));
     if (closer.joinable()) closer.join();
-    if (!client_closes_on_fin) EXPECT_TRUE(client.WaitForClose(std::chrono::seconds(1)));
+    if (!client_closes_on_fin) {
+      EXPECT_TRUE(client.WaitForClose(std::chrono::seconds(1)));
+    }
   }
 }
 
