@@ -4,10 +4,7 @@
 // admin server serves RingAdmin (and gRPC health and reflection) for those reactors on a
 // loopback port. A client then lists the live connections through the admin API, as
 // `ringstat list` would. Exits 0 if the admin service saw the connection the example made.
-#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "ringside/examples/loopback_client.h"
 #include "ringside/reactor/connection_handler.h"
 #include "ringside/reactor/reactor_group.h"
 #include "ringside/services/admin/admin.grpc.pb.h"
@@ -30,15 +28,6 @@ class LineLengthHandler final : public ringside::ConnectionHandler {
     }
   }
 };
-
-int ConnectTo(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 ? fd : -1;
-}
 
 int main() {
   ringside::ReactorGroup::BlockStopSignals();
@@ -61,9 +50,8 @@ int main() {
   }
 
   // A connection of our own, answered once, so it is live and has moved bytes.
-  const int fd = ConnectTo(group.port());
-  char answer[8] = {};
-  if (fd < 0 || write(fd, "ringside\n", 9) != 9 || read(fd, answer, sizeof(answer)) != 2) return 1;
+  const int fd = examples::ConnectToLoopback(group.port());
+  if (fd < 0 || examples::Exchange(fd, "ringside\n", 2) != "8\n") return 1;
 
   // What the admin API says about it.
   auto stub = ringside::admin::v1::RingAdmin::NewStub(

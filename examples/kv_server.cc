@@ -7,11 +7,6 @@
 // `kv_server PORT` serves on PORT with two reactors until SIGINT or SIGTERM. Without a port
 // it serves on a free one, talks to itself over a socket, and exits 0 if the answers are
 // right (how the suite runs it).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -20,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "ringside/examples/loopback_client.h"
 #include "ringside/reactor/connection_handler.h"
 #include "ringside/reactor/reactor_group.h"
 
@@ -81,23 +77,9 @@ class KvHandler final : public ringside::ConnectionHandler {
 
 // The self-test: one client session against the server.
 bool TalkTo(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) return false;
-  const std::string session = "SET color blue\nGET color\nGET size\nHELLO\n";
   const std::string expected = "OK\nblue\nNOT_FOUND\nERROR\n";
-  if (write(fd, session.data(), session.size()) != static_cast<ssize_t>(session.size())) return false;
-  std::string answers;
-  char buffer[256];
-  while (answers.size() < expected.size()) {
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n <= 0) break;
-    answers.append(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
+  const std::string answers = examples::ExchangeOverLoopback(
+      port, "SET color blue\nGET color\nGET size\nHELLO\n", expected.size());
   std::printf("%s", answers.c_str());
   return answers == expected;
 }

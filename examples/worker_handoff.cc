@@ -8,11 +8,6 @@
 //
 // It serves on a free port, talks to itself over a socket and exits 0 if the answers
 // are right.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cctype>
 #include <condition_variable>
 #include <cstdio>
@@ -24,6 +19,7 @@
 #include <string_view>
 #include <thread>
 
+#include "ringside/examples/loopback_client.h"
 #include "ringside/reactor/connection_handler.h"
 #include "ringside/reactor/reactor.h"
 
@@ -88,25 +84,9 @@ class UpperCaseHandler final : public ringside::ConnectionHandler {
 };
 
 bool TalkTo(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) return false;
-  const std::string requests = "hello\nworker\nthreads\n";
-  if (write(fd, requests.data(), requests.size()) != static_cast<ssize_t>(requests.size())) {
-    return false;
-  }
   const std::string expected = "HELLO\nWORKER\nTHREADS\n";
-  std::string answers;
-  char buffer[256];
-  while (answers.size() < expected.size()) {
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n <= 0) break;
-    answers.append(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
+  const std::string answers =
+      examples::ExchangeOverLoopback(port, "hello\nworker\nthreads\n", expected.size());
   std::printf("%s", answers.c_str());
   return answers == expected;
 }

@@ -25,13 +25,13 @@
 // stops and joins.
 //
 // How long Stop() takes. Connections with output in flight send it first; then each open
-// connection shuts its write side (FIN) and lingers, reading and dropping input, until the
-// client's EOF or until the client's kernel has acknowledged every byte and the FIN
-// (checked every 10 ms), so that a close() with unread input cannot reset the connection
-// and drop responses the client has not read yet. So Stop() after recent activity takes
-// about a round trip plus up to 10 ms (it used to take 2 s, the linger limit, for a
-// client that keeps its socket open), and never longer than shutdown_timeout_ms, after
-// which every connection is closed.
+// connection shuts its write side (FIN) and lingers, reading and dropping input, so that a
+// close() with unread input cannot reset the connection and drop responses the client has
+// not read yet. The linger ends at the client's EOF; or after 100 ms without a byte either
+// way once the client's kernel has acknowledged every byte and the FIN (a client that
+// keeps its socket open: this used to take the full 2 s linger); or after 2 s of quiet
+// or 5 s in all. So Stop() after recent activity takes about 100 ms, and never longer
+// than shutdown_timeout_ms, after which every connection is closed.
 //
 // Thread-safety: the loop and everything a handler calls run on the reactor thread.
 // Post(), Stop(), Snapshot() and BufferLease releases are thread-safe and wake the reactor

@@ -282,6 +282,9 @@ class Reactor::Impl {
   static constexpr uint64_t kLingerMaxMs = 5000;  // how long lingering may last in all
   static constexpr uint64_t kLingerDrainBytes = 1 << 20;  // what it may send meanwhile
   static constexpr uint64_t kStoppingSweepMs = 10;
+  // Stopping: a lingering connection whose bytes are all acknowledged closes after this
+  // much quiet rather than kLingerMs.
+  static constexpr uint64_t kStoppingLingerMs = 100;
   static constexpr uint64_t kAcceptBackoffMinMs = 5;
   static constexpr uint64_t kAcceptBackoffMaxMs = 100;
   // Connection timers fire on ticks of this many ms (deadlines are rounded up), so that

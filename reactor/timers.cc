@@ -49,11 +49,13 @@ void Reactor::Impl::Reschedule(Connection& c) {
 void Reactor::Impl::CheckConnection(Connection& c, uint64_t now) {
   const uint64_t quiet = now - c.last_activity_ms;
   if (c.phase == Phase::kLingering) {
-    // Stopping, the linger also ends once the client's kernel has acknowledged every byte
-    // and the FIN: nothing sent can be lost to a reset any more, and a client that keeps
-    // its socket open without closing it would otherwise hold the stop for kLingerMs.
+    // Stopping, the linger also ends after a shorter quiet, once the client's kernel has
+    // acknowledged every byte and the FIN: a client that keeps its socket open without
+    // closing it would otherwise hold the stop for kLingerMs. Not sooner: a client still
+    // pipelining requests would get a reset for them, which drops the responses it has
+    // not read yet (tests/soak/shutdown_test).
     if (quiet >= kLingerMs || now >= c.linger_deadline_ms ||
-        (stopping_ && AllSentAcknowledged(c.fd))) {
+        (stopping_ && quiet >= kStoppingLingerMs && AllSentAcknowledged(c.fd))) {
       Close(c);
     }
     return;
@@ -96,7 +98,9 @@ uint64_t Reactor::Impl::NextCheck(Connection& c) {
   if (c.closing()) return kNever;
   if (c.phase == Phase::kLingering) {
     uint64_t at = std::min(c.last_activity_ms + kLingerMs, c.linger_deadline_ms);
-    if (stopping_) at = std::min(at, now + kStoppingSweepMs);  // for the acknowledgements
+    if (stopping_) {  // for the shorter quiet, then the acknowledgements
+      at = std::min(at, std::max(c.last_activity_ms + kStoppingLingerMs, now + kStoppingSweepMs));
+    }
     return std::max(at, now + 1);
   }
   uint64_t next = kNever;
