@@ -11,8 +11,10 @@ output_base="${RINGSIDE_CONSUMER_OUTPUT_BASE:-${TMPDIR:-/tmp}/ringside_consumer_
 ulimit -l unlimited 2>/dev/null || ulimit -l "$(ulimit -H -l)" 2>/dev/null || true
 bazel() { command bazel --output_base="$output_base" "$@"; }
 
-bazel test //...
-bazel build //:server
+# --symlink_prefix=/: no bazel-* links in the source tree (a stale one into another output
+# base would be walked by //...).
+bazel test --symlink_prefix=/ //...
+bazel build --symlink_prefix=/ //:server
 
 repositories="$(bazel query 'deps(//:gid_allocator_test)' 2>/dev/null |
   grep -o '^@ringside_[a-z_]*' | sort -u | tr '\n' ' ')"
