@@ -18,6 +18,8 @@
 #ifndef RINGSIDE_BUFFERS_BUFFER_LEASE_H_
 #define RINGSIDE_BUFFERS_BUFFER_LEASE_H_
 
+#include "ringside/base/cxx20.h"  // first: below C++20, one clear error
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

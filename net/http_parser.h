@@ -108,6 +108,8 @@
 #ifndef RINGSIDE_NET_HTTP_PARSER_H_
 #define RINGSIDE_NET_HTTP_PARSER_H_
 
+#include "ringside/base/cxx20.h"  // first: below C++20, one clear error
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -14,6 +14,8 @@
 #ifndef RINGSIDE_NET_HTTP_RESPONSE_H_
 #define RINGSIDE_NET_HTTP_RESPONSE_H_
 
+#include "ringside/base/cxx20.h"  // first: below C++20, one clear error
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>

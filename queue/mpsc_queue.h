@@ -129,6 +129,8 @@
 #ifndef RINGSIDE_QUEUE_MPSC_QUEUE_H_
 #define RINGSIDE_QUEUE_MPSC_QUEUE_H_
 
+#include "ringside/base/cxx20.h"  // first: below C++20, one clear error
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -309,10 +311,10 @@ class MpscQueue {
     // Called on the owning thread as it exits: its unspent credits go where producers that
     // find the pool empty look for them.
     void ParkCredits() override {
-      const size_t tail = this->tail.load(std::memory_order_relaxed);
-      parked_credits.fetch_add(credit_end - tail, std::memory_order_relaxed);
-      credit_end = tail;
-      limit = tail;
+      const size_t pushed = tail.load(std::memory_order_relaxed);
+      parked_credits.fetch_add(credit_end - pushed, std::memory_order_relaxed);
+      credit_end = pushed;
+      limit = pushed;
     }
 
     // For the queue's destructor, once the lane is empty: a thread's table may keep the

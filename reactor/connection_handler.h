@@ -62,17 +62,19 @@
 //    mark unsent; a handler must be able to make progress with input_high_water bytes.
 //
 // Thread-safety: every method of ConnectionHandler and ConnectionIo is called on the
-// reactor thread that owns the connection. Leases the handler lent may be released on any
+// reactor thread that owns the connection (OnInput, OnTimeout and OnClose never run at
+// once). Leases the handler lent may be released on any
 // thread; Reactor::PostToConnection() may be called from any thread.
 #ifndef RINGSIDE_REACTOR_CONNECTION_HANDLER_H_
 #define RINGSIDE_REACTOR_CONNECTION_HANDLER_H_
+
+#include "ringside/base/cxx20.h"  // first: below C++20, one clear error
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
-#include "ringside/buffers/buffer_manager.h"
 #include "ringside/reactor/input_stream.h"
 #include "ringside/reactor/output_chain.h"
 
@@ -118,6 +120,10 @@ class ConnectionIo {
   virtual void ArmTimer(uint32_t ms) = 0;
   virtual void CancelTimer() = 0;
   virtual ConnectionHandle handle() = 0;
+  // The client's address, "127.0.0.1:5000" or "[::1]:5000": the socket's peer, or the
+  // address a protocol layer learned for it (a PROXY header); "" if the socket has none.
+  // Looked up on first use; the reference is valid during the call.
+  virtual const std::string& peer_address() = 0;
 
  protected:
   ~ConnectionIo() = default;
@@ -128,7 +134,11 @@ class ConnectionHandler {
   virtual ~ConnectionHandler() = default;
   virtual void OnInput(ConnectionIo& io) = 0;
   // The timer armed with ConnectionIo::ArmTimer() expired.
-  virtual void OnTimeout(ConnectionIo& io) {}
+  virtual void OnTimeout(ConnectionIo& /*io*/) {}
+  // The connection is closing (the client left, an error, a timeout, CloseAfterFlush done,
+  // or the reactor stopped): called once, the last call before the handler is destroyed.
+  // Its io is gone; work it started elsewhere finds the handle closed.
+  virtual void OnClose() {}
 };
 
 using HandlerFactory = std::function<std::unique_ptr<ConnectionHandler>()>;

@@ -52,6 +52,11 @@ Reactor::Impl::~Impl() {
 }
 
 absl::Status Reactor::Impl::Start() {
+  if (start_called_) return absl::FailedPreconditionError("Reactor::Start: called twice");
+  start_called_ = true;
+  if (stop_requested_.load(std::memory_order_acquire)) {
+    return absl::FailedPreconditionError("Reactor::Start: the reactor was stopped already");
+  }
   if (config_.exclusive_port && config_.port != 0) {
     if (absl::Status unused = CheckPortUnused(config_.address, config_.port); !unused.ok()) {
       return unused;
@@ -76,7 +81,11 @@ absl::Status Reactor::Impl::Start() {
     TearDown();
   });
   absl::Status status = started.get();
-  if (!status.ok()) thread_.join();
+  if (!status.ok()) {
+    thread_.join();
+    return status;
+  }
+  started_.store(true, std::memory_order_release);
   return status;
 }
 
@@ -86,10 +95,14 @@ void Reactor::Impl::Stop() {
 }
 
 void Reactor::Impl::Join() {
-  if (thread_.joinable()) thread_.join();
+  // From the reactor thread itself (a handler or a posted task) there is nothing to wait
+  // for that could end: the caller's thread must return first.
+  if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
 }
 
-void Reactor::Impl::Wake() { eventfd_write(wake_fd_, 1); }
+void Reactor::Impl::Wake() {
+  if (wake_fd_ >= 0) eventfd_write(wake_fd_, 1);
+}
 
 void Reactor::Impl::Post(std::function<void()> task) {
   auto* boxed = new std::function<void()>(std::move(task));
@@ -122,6 +135,8 @@ void Reactor::Impl::RunOnConnection(const ConnectionHandle& handle,
 
 void Reactor::Impl::WithSnapshot(SnapshotDetail detail,
                                  std::function<void(const ReactorSnapshot&)> done) {
+  if (!started_.load(std::memory_order_acquire)) return done(ReactorSnapshot{});  // nothing runs
+  if (std::this_thread::get_id() == thread_id_) return done(TakeSnapshot(detail));
   {
     std::lock_guard<std::mutex> lock(exit_mu_);
     if (!exited_) {
@@ -221,6 +236,7 @@ void Reactor::Impl::TearDown() {
     if (c == nullptr) continue;
     wheel_.Cancel(c.get());
     if (c->in_use) {
+      if (!c->closing()) c->handler->OnClose();
       c->in.Clear();
       if (c->fd >= 0) close(c->fd);
     }

@@ -16,8 +16,22 @@
 //   reactor.Stop();                    // graceful: in-flight output is sent first
 //   reactor.Join();
 //
-// The io_uring is created on the reactor's own thread, because SINGLE_ISSUER and
-// DEFER_TASKRUN tie a ring to the thread that sets it up.
+// Several reactors on one port, with signal handling: ReactorGroup (reactor_group.h).
+//
+// Lifecycle. Start() runs once: a second call, or a call after Stop(), returns
+// FailedPrecondition and changes nothing. Stop() and Join() may be called any number of
+// times, from any thread, before Start() too (then they do nothing but make a later
+// Start() fail); Join() from the reactor thread itself returns at once. The destructor
+// stops and joins.
+//
+// How long Stop() takes. Connections with output in flight send it first; then each open
+// connection shuts its write side (FIN) and lingers, reading and dropping input, so that a
+// close() with unread input cannot reset the connection and drop responses the client has
+// not read yet. The linger ends at the client's EOF; or after 100 ms without a byte either
+// way once the client's kernel has acknowledged every byte and the FIN (a client that
+// keeps its socket open: this used to take the full 2 s linger); or after 2 s of quiet
+// or 5 s in all. So Stop() after recent activity takes about 100 ms, and never longer
+// than shutdown_timeout_ms, after which every connection is closed.
 //
 // Thread-safety: the loop and everything a handler calls run on the reactor thread.
 // Post(), Stop(), Snapshot() and BufferLease releases are thread-safe and wake the reactor
@@ -105,11 +119,12 @@ class Reactor {
 
   // Binds the listener, starts the reactor thread and waits until it has set up its
   // io_uring (SINGLE_ISSUER, DEFER_TASKRUN and COOP_TASKRUN where the kernel has them) and
-  // its buffers. Any failure is returned and no thread is left running.
+  // its buffers. Any failure is returned and no thread is left running. Once only.
   absl::Status Start();
-  // Stops accepting; the thread ends once in-flight output is sent or the shutdown timeout
-  // passed. Thread-safe.
+  // Stops accepting; the thread ends once in-flight output is sent and the connections
+  // closed (see "How long Stop() takes"), or the shutdown timeout passed. Thread-safe.
   void Stop();
+  // Waits for the reactor thread to end. Thread-safe.
   void Join();
 
   // Runs `task` on the reactor thread. Thread-safe; never blocks the reactor. Threads that
@@ -128,8 +143,8 @@ class Reactor {
   void PostToConnections(std::vector<ConnectionTask> tasks);
 
   // A consistent copy of the stats, gathered on the reactor thread. Blocks the caller (not
-  // the reactor) until then; must not be called from the reactor thread. Once the reactor
-  // thread has ended, returns the snapshot it took last.
+  // the reactor) until then; on the reactor thread itself, taken at once. Once the reactor
+  // thread has ended, returns the snapshot it took last; before Start(), an empty one.
   ReactorSnapshot Snapshot(bool with_buffers = false);
   // The totals of a snapshot, without the per-connection list, for callers that must not
   // block (a metrics scrape served by another reactor): `done` runs on this reactor's

@@ -189,6 +189,7 @@ class Reactor::Impl {
     // Lazily: the wheel timer stays where it is, and finds nothing to do if it fires.
     void CancelTimer() override { timer_deadline_ms = 0; }
     ConnectionHandle handle() override { return {impl->self_, slot, generation, id}; }
+    const std::string& peer_address() override;
     size_t unsent() const { return out.size(); }
     bool send_inflight() const { return send != nullptr; }
     bool closing() const { return phase == Phase::kClosing; }
@@ -306,6 +307,9 @@ class Reactor::Impl {
   static constexpr uint64_t kLingerMaxMs = 5000;  // how long lingering may last in all
   static constexpr uint64_t kLingerDrainBytes = 1 << 20;  // what it may send meanwhile
   static constexpr uint64_t kStoppingSweepMs = 10;
+  // Stopping: a lingering connection whose bytes are all acknowledged closes after this
+  // much quiet rather than kLingerMs.
+  static constexpr uint64_t kStoppingLingerMs = 100;
   static constexpr uint64_t kAcceptBackoffMinMs = 5;
   static constexpr uint64_t kAcceptBackoffMaxMs = 100;
   // Connection timers fire on ticks of this many ms (deadlines are rounded up), so that
@@ -328,6 +332,8 @@ class Reactor::Impl {
   std::vector<std::unique_ptr<SendSlot>> free_send_slots_;
   Mailbox<std::function<void()>*> tasks_;
   std::vector<std::function<void()>*> overflow_tasks_;  // posted by the reactor itself
+  bool start_called_ = false;  // Start() is called at most once; again, it is refused
+  std::atomic<bool> started_{false};  // Start() succeeded: the thread runs or ran
   std::atomic<bool> stop_requested_{false};
   std::thread thread_;
   std::thread::id thread_id_;

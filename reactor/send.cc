@@ -120,6 +120,7 @@ void Reactor::Impl::Close(Connection& c) {
   if (c.closing()) return MaybeFree(c);
   if (c.phase == Phase::kLingering) --lingering_;
   c.phase = Phase::kClosing;
+  c.handler->OnClose();
   c.in.Clear();
   if (InFlight(c)) {
     io_uring_sqe* sqe = Sqe();

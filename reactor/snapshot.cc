@@ -5,6 +5,14 @@
 
 namespace ringside {
 
+// Looked up when first asked for (a snapshot, a handler), not at accept: connection churn
+// should not pay for an address nobody asked for, and later askers should not pay a
+// syscall each. Whoever learns a better address (a PROXY header) writes `peer` itself.
+const std::string& Reactor::Impl::Connection::peer_address() {
+  if (peer.empty()) peer = PeerName(fd);
+  return peer;
+}
+
 ReactorSnapshot Reactor::Impl::TakeSnapshot(SnapshotDetail detail) {
   ReactorSnapshot snap;
   ReactorTotals& t = snap.totals;
@@ -62,10 +70,7 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(SnapshotDetail detail) {
     s.reactor_id = config_.id;
     s.fd = c.fd;
     s.rearms = c.arms > 0 ? c.arms - 1 : 0;
-    // Looked up on the first snapshot, not at accept: connection churn should not pay
-    // for stats nobody asked for, and later snapshots should not pay a syscall each.
-    if (c.peer.empty()) c.peer = PeerName(c.fd);
-    s.peer = c.peer;
+    s.peer = c.peer_address();
     s.socket_peer = c.socket_peer;
     s.proxy_version = c.proxy_version;
     s.incremental = manager_->incremental() && !OnSharedRing(c);

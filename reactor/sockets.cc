@@ -1,7 +1,9 @@
 #include "ringside/reactor/sockets.h"
 
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -117,6 +119,11 @@ std::string AddressName(const sockaddr_storage& storage) {
   const auto* a = reinterpret_cast<const sockaddr_in*>(&storage);
   inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
   return absl::StrCat(host, ":", ntohs(a->sin_port));
+}
+
+bool AllSentAcknowledged(int fd) {
+  int unacknowledged = 0;
+  return ioctl(fd, SIOCOUTQ, &unacknowledged) == 0 && unacknowledged == 0;
 }
 
 }  // namespace ringside

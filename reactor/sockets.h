@@ -5,6 +5,7 @@
 //   uint16_t port = LocalPort(*fd);                      // the port picked for port 0
 //   std::string peer = PeerName(connection_fd);          // "127.0.0.1:5000", "[::1]:5000"
 //   std::string name = AddressName(storage);             // the same form for any address
+//   bool acked = AllSentAcknowledged(connection_fd);    // the peer's kernel has it all
 //
 // Thread-safety: thread-safe (no state).
 #ifndef RINGSIDE_REACTOR_SOCKETS_H_
@@ -30,6 +31,9 @@ uint16_t LocalPort(int fd);
 std::string PeerName(int fd);
 // An IPv4 or IPv6 address and port as PeerName writes it.
 std::string AddressName(const sockaddr_storage& address);
+// Whether the peer's kernel has acknowledged every byte (and the FIN) written to the
+// socket: nothing is left in its send queue (SIOCOUTQ is 0). False if it cannot tell.
+bool AllSentAcknowledged(int fd);
 
 }  // namespace ringside
 

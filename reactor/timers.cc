@@ -16,6 +16,7 @@
 #include <algorithm>
 
 #include "ringside/reactor/reactor_impl.h"
+#include "ringside/reactor/sockets.h"
 
 namespace ringside {
 
@@ -49,7 +50,15 @@ void Reactor::Impl::Reschedule(Connection& c) {
 void Reactor::Impl::CheckConnection(Connection& c, uint64_t now) {
   const uint64_t quiet = now - c.last_activity_ms;
   if (c.phase == Phase::kLingering) {
-    if (quiet >= kLingerMs || now >= c.linger_deadline_ms) Close(c);
+    // Stopping, the linger also ends after a shorter quiet, once the client's kernel has
+    // acknowledged every byte and the FIN: a client that keeps its socket open without
+    // closing it would otherwise hold the stop for kLingerMs. Not sooner: a client still
+    // pipelining requests would get a reset for them, which drops the responses it has
+    // not read yet (tests/soak/shutdown_test).
+    if (quiet >= kLingerMs || now >= c.linger_deadline_ms ||
+        (stopping_ && quiet >= kStoppingLingerMs && AllSentAcknowledged(c.fd))) {
+      Close(c);
+    }
     return;
   }
   const bool quiescent = c.unsent() == 0 && !c.send_inflight();
@@ -93,7 +102,11 @@ uint64_t Reactor::Impl::NextCheck(Connection& c) {
   const uint64_t now = now_ms_;
   if (c.closing()) return kNever;
   if (c.phase == Phase::kLingering) {
-    return std::max(std::min(c.last_activity_ms + kLingerMs, c.linger_deadline_ms), now + 1);
+    uint64_t at = std::min(c.last_activity_ms + kLingerMs, c.linger_deadline_ms);
+    if (stopping_) {  // for the shorter quiet, then the acknowledgements
+      at = std::min(at, std::max(c.last_activity_ms + kStoppingLingerMs, now + kStoppingSweepMs));
+    }
+    return std::max(at, now + 1);
   }
   uint64_t next = kNever;
   auto consider = [&](uint64_t at, uint64_t recheck_ms) {

@@ -1,13 +1,8 @@
 // The ringside server: HTTP/1.1 or TCP echo on N io_uring reactors (DESIGN.md, "Contracts").
-#include <pthread.h>
-#include <signal.h>
-
-#include <unistd.h>
-
 #include <algorithm>
+#include <chrono>
 #include <bit>
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -27,6 +22,7 @@
 #include "ringside/net/http_parser.h"
 #include "ringside/reactor/proxy_header.h"
 #include "ringside/reactor/reactor.h"
+#include "ringside/reactor/reactor_group.h"
 #include "ringside/reactor/trusted_networks.h"
 #include "ringside/services/admin/admin_server.h"
 #include "ringside/services/echo/echo_handler.h"
@@ -336,36 +332,6 @@ uint64_t ReservedDescriptors(int reactors) {
                   : 0);
 }
 
-// Ignores SIGPIPE (a log line to a closed pipe must not kill the server) and blocks SIGINT
-// and SIGTERM, which this thread takes synchronously; the threads it starts inherit that.
-sigset_t TakeSignals() {
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  return signals;
-}
-
-// After the first SIGINT/SIGTERM the server drains; a second one ends the process at once,
-// by that signal, so its parent sees why.
-void ExitOnSecondSignal(sigset_t signals) {
-  std::thread([signals] {
-    int signal_number = 0;
-    if (sigwait(&signals, &signal_number) != 0) return;
-    static constexpr char kLine[] = "ringside: second signal, exiting now\n";
-    (void)!write(STDERR_FILENO, kLine, sizeof(kLine) - 1);
-    std::signal(signal_number, SIG_DFL);
-    sigset_t just_this;
-    sigemptyset(&just_this);
-    sigaddset(&just_this, signal_number);
-    pthread_sigmask(SIG_UNBLOCK, &just_this, nullptr);
-    raise(signal_number);
-    _exit(128 + signal_number);  // not reached
-  }).detach();
-}
-
 int Main() {
   if (std::vector<std::string> errors = FlagErrors(); !errors.empty()) {
     for (const std::string& error : errors) Fail(error);
@@ -443,37 +409,31 @@ int Main() {
                                        http::HttpHandler::MaxBatchedRequestBytes(limits));
   }
 
-  const sigset_t signals = TakeSignals();
+  ReactorGroup::BlockStopSignals();
 
   std::unique_ptr<http::WorkerPool> workers;
   if (const int n = absl::GetFlag(FLAGS_handler_threads); n > 0) {
     workers = std::make_unique<http::WorkerPool>(static_cast<size_t>(n));
   }
   std::vector<std::unique_ptr<http::HttpApp>> apps;
-  std::vector<std::unique_ptr<Reactor>> group;
-  for (int i = 0; i < reactors; ++i) {
-    config.id = static_cast<uint32_t>(i);
-    config.exclusive_port = i == 0 && !absl::GetFlag(FLAGS_reuse_port);
-    HandlerFactory factory;
-    if (protocol == "echo") {
-      factory = [] { return std::make_unique<EchoHandler>(); };
-    } else {
-      apps.push_back(std::make_unique<http::HttpApp>());
-      factory = [app = apps.back().get(), limits, pool = workers.get(), header_timeout_ms,
-                 body_timeout_ms, body_min_rate] {
-        return std::make_unique<http::HttpHandler>(
-            app, limits, pool, static_cast<uint32_t>(header_timeout_ms),
-            static_cast<uint32_t>(body_timeout_ms), static_cast<uint32_t>(body_min_rate));
-      };
-    }
-    group.push_back(std::make_unique<Reactor>(config, std::move(factory)));
-    if (absl::Status status = group.back()->Start(); !status.ok()) {
-      return Fail(std::string(status.message()));
-    }
-    // With --port=0 the first reactor picked the port; the others share it.
-    config.port = group.front()->port();
+  ReactorGroup group(
+      {.reactor = config,
+       .reactors = static_cast<uint32_t>(reactors),
+       .exclusive_port = !absl::GetFlag(FLAGS_reuse_port)},
+      [&](uint32_t) -> HandlerFactory {
+        if (protocol == "echo") return [] { return std::make_unique<EchoHandler>(); };
+        apps.push_back(std::make_unique<http::HttpApp>());
+        return [app = apps.back().get(), limits, pool = workers.get(), header_timeout_ms,
+                body_timeout_ms, body_min_rate] {
+          return std::make_unique<http::HttpHandler>(
+              app, limits, pool, static_cast<uint32_t>(header_timeout_ms),
+              static_cast<uint32_t>(body_timeout_ms), static_cast<uint32_t>(body_min_rate));
+        };
+      });
+  if (absl::Status status = group.Start(); !status.ok()) {
+    return Fail(std::string(status.message()));
   }
-  const Reactor& first = *group.front();
+  const Reactor& first = *group.reactors().front();
   std::string features;
   for (const std::string& f : first.features()) absl::StrAppend(&features, " ", f);
   std::fprintf(stderr, "ringside: %d reactor(s), %s mode, io_uring:%s\n", reactors,
@@ -489,15 +449,13 @@ int Main() {
   std::unique_ptr<admin::AdminServer> admin_server;
   if (const std::string admin_address = absl::GetFlag(FLAGS_admin_address);
       !admin_address.empty()) {
-    std::vector<Reactor*> reactor_list;
-    for (auto& reactor : group) reactor_list.push_back(reactor.get());
     absl::StatusOr<std::unique_ptr<admin::AdminServer>> started = admin::AdminServer::Start(
         {.address = admin_address,
          .token = admin_token,
          .insecure_public = absl::GetFlag(FLAGS_admin_insecure_public),
          .max_connections = static_cast<size_t>(absl::GetFlag(FLAGS_admin_max_connections)),
          .max_watches = static_cast<size_t>(absl::GetFlag(FLAGS_admin_max_watches))},
-        std::move(reactor_list), ServerConfiguration());
+        group.reactors(), ServerConfiguration());
     if (!started.ok()) return Fail(std::string(started.status().message()));
     admin_server = std::move(*started);
     std::printf("listening on %s (admin)\n", admin_server->address().c_str());
@@ -505,15 +463,13 @@ int Main() {
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   if (const std::string metrics_address = absl::GetFlag(FLAGS_metrics_address);
       !metrics_address.empty()) {
-    std::vector<Reactor*> reactor_list;
-    for (auto& reactor : group) reactor_list.push_back(reactor.get());
     absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> started =
         metrics::MetricsServer::Start(
             {.address = metrics_address,
              .insecure_public = absl::GetFlag(FLAGS_metrics_insecure_public),
              .max_connections =
                  static_cast<size_t>(absl::GetFlag(FLAGS_metrics_max_connections))},
-            std::move(reactor_list),
+            group.reactors(),
             {.mode = first.incremental() ? "incremental" : "shared",
              .kernel_features = first.features(),
              .fallback_reason = first.fallback_reason()});
@@ -524,25 +480,17 @@ int Main() {
   std::fflush(stdout);
 
   // This thread has nothing else to do while it waits for a signal, so it keeps the heap.
-  int signal_number = 0;
-  if (trim_interval_ms > 0) {
-    const timespec interval{.tv_sec = trim_interval_ms / 1000,
-                            .tv_nsec = (trim_interval_ms % 1000) * 1000000L};
-    while ((signal_number = sigtimedwait(&signals, nullptr, &interval)) < 0) {
-      heap_trimmer.MaybeTrim();
-    }
-  } else {
-    sigwait(&signals, &signal_number);
-  }
+  const int signal_number = ReactorGroup::WaitForStopSignal(
+      std::chrono::milliseconds(trim_interval_ms), [&] { heap_trimmer.MaybeTrim(); });
   std::fprintf(stderr, "ringside: signal %d, finishing in-flight work (a second one exits at once)\n",
                signal_number);
-  ExitOnSecondSignal(signals);
   // The admin and metrics servers stop first: a reactor that has ended only repeats its
   // last snapshot.
   if (admin_server) admin_server->Shutdown();
   if (metrics_server) metrics_server->Shutdown();
-  for (auto& reactor : group) reactor->Stop();
-  for (auto& reactor : group) reactor->Join();
+  if (absl::Status stopped = group.Stop(); !stopped.ok()) {
+    return Fail(std::string(stopped.message()));
+  }
   // Workers post to the reactors, so they stop first.
   workers.reset();
   return 0;

@@ -1,69 +1,85 @@
 """Repository rules that expose Debian's system libraries to Bazel, offline.
 
-`system_libs` turns pkg-config modules into cc_library targets (headers are already in
-/usr/include, so each target carries only link flags and defines); `system_protobuf`
+`system_library` turns pkg-config modules into a cc_library (headers are already in
+/usr/include, so the target carries only link flags and defines); a missing one fails with
+the Debian packages to install; `system_protobuf`
 provides the `@com_google_protobuf` repository that Bazel's native proto rules expect,
 backed by /usr/bin/protoc and the .proto files of libprotobuf-dev.
 """
 
-# Target name -> pkg-config modules. Extra raw link flags go in _EXTRA_LINKOPTS.
-_PKG_CONFIG_TARGETS = {
-    "liburing": ["liburing"],
-    "absl_status": ["absl_status", "absl_statusor"],
-    "absl_strings": ["absl_strings", "absl_str_format"],
-    "absl_flags": ["absl_flags", "absl_flags_parse", "absl_flags_usage"],
-    "absl_synchronization": ["absl_synchronization"],
-    "absl_time": ["absl_time"],
-    "absl_containers": ["absl_flat_hash_map", "absl_flat_hash_set"],
-    "gtest": ["gtest", "gmock"],
-    "gtest_main": ["gtest", "gmock", "gmock_main"],
-    "benchmark": ["benchmark"],
-    "protobuf": ["protobuf"],
-    "grpc++": ["grpc++", "protobuf"],
-    "grpc++_reflection": ["grpc++", "protobuf"],
-    "prometheus_cpp_core": ["prometheus-cpp-core"],
+# One repository per system library, named ringside_<target> ("++" spelled "pp"), so a
+# consumer's build probes only the libraries of the targets it builds: Bazel fetches a
+# repository when a target in it is first needed.
+#   target: (pkg-config modules, extra link flags, Debian packages that provide it)
+SYSTEM_LIBRARIES = {
+    "liburing": (["liburing"], [], ["liburing-dev"]),
+    "absl_status": (["absl_status", "absl_statusor"], [], ["libabsl-dev"]),
+    "absl_strings": (["absl_strings", "absl_str_format"], [], ["libabsl-dev"]),
+    "absl_flags": (["absl_flags", "absl_flags_parse", "absl_flags_usage"], [], ["libabsl-dev"]),
+    "absl_synchronization": (["absl_synchronization"], [], ["libabsl-dev"]),
+    "absl_time": (["absl_time"], [], ["libabsl-dev"]),
+    "absl_containers": (["absl_flat_hash_map", "absl_flat_hash_set"], [], ["libabsl-dev"]),
+    "gtest": (["gtest", "gmock"], [], ["libgtest-dev", "libgmock-dev"]),
+    "gtest_main": (["gtest", "gmock", "gmock_main"], [], ["libgtest-dev", "libgmock-dev"]),
+    "benchmark": (["benchmark"], ["-lbenchmark_main"], ["libbenchmark-dev"]),
+    "protobuf": (["protobuf"], [], ["libprotobuf-dev"]),
+    "grpc++": (["grpc++", "protobuf"], [], ["libgrpc++-dev", "libprotobuf-dev"]),
+    "grpc++_reflection": (["grpc++", "protobuf"], ["-lgrpc++_reflection"], ["libgrpc++-dev", "libprotobuf-dev"]),
+    "prometheus_cpp_core": (["prometheus-cpp-core"], [], ["prometheus-cpp-dev"]),
 }
 
-_EXTRA_LINKOPTS = {
-    "grpc++_reflection": ["-lgrpc++_reflection"],
-    "benchmark": ["-lbenchmark_main"],
+# Header-only libraries: the header that must exist, and its Debian package.
+SYSTEM_HEADER_LIBRARIES = {
+    "concurrentqueue": ("/usr/include/concurrentqueue/concurrentqueue.h", ["libconcurrentqueue-dev"]),
 }
 
-# Header-only libraries: nothing to link.
-_HEADER_ONLY = ["concurrentqueue"]
+def system_repository_name(target):
+    return "ringside_" + target.replace("++", "pp")
 
-def _pkg_config(ctx, flag, modules):
+def _missing(what, packages, detail):
+    fail(("ringside needs %s, which is not installed. On Debian/Ubuntu:\n" +
+          "  sudo apt-get install --no-install-recommends %s\n%s") %
+         (what, " ".join(packages), detail))
+
+def _pkg_config(ctx, flag, modules, packages):
+    if not ctx.which("pkg-config"):
+        _missing("pkg-config", ["pkg-config"], "")
     result = ctx.execute(["pkg-config", flag] + modules)
     if result.return_code != 0:
-        fail("pkg-config %s %s failed (run ./bazelw to install the system packages): %s" %
-             (flag, " ".join(modules), result.stderr))
+        _missing("the pkg-config modules " + " ".join(modules), packages, result.stderr)
     return [f for f in result.stdout.strip().split(" ") if f]
 
-def _system_libs_impl(ctx):
+def _system_library_impl(ctx):
+    target = ctx.attr.target
     lines = ['package(default_visibility = ["//visibility:public"])', ""]
-    for name, modules in _PKG_CONFIG_TARGETS.items():
-        linkopts = _pkg_config(ctx, "--libs", modules) + _EXTRA_LINKOPTS.get(name, [])
-        cflags = _pkg_config(ctx, "--cflags", modules)
-        defines = [f[2:] for f in cflags if f.startswith("-D")]
+    if target in SYSTEM_HEADER_LIBRARIES:
+        header, packages = SYSTEM_HEADER_LIBRARIES[target]
+        if not ctx.path(header).exists:
+            _missing(header, packages, "")
+        lines.append("cc_library(name = %r)" % target)
+    else:
+        modules, extra_linkopts, packages = SYSTEM_LIBRARIES[target]
+        linkopts = _pkg_config(ctx, "--libs", modules, packages) + extra_linkopts
+        cflags = _pkg_config(ctx, "--cflags", modules, packages)
         lines.append("cc_library(")
-        lines.append("    name = %r," % name)
-        lines.append("    defines = %r," % defines)
+        lines.append("    name = %r," % target)
+        lines.append("    defines = %r," % [f[2:] for f in cflags if f.startswith("-D")])
         lines.append("    linkopts = %r," % linkopts)
         lines.append(")")
-        lines.append("")
-    for name in _HEADER_ONLY:
-        lines.append("cc_library(name = %r)" % name)
-        lines.append("")
     ctx.file("WORKSPACE", 'workspace(name = "%s")\n' % ctx.name)
-    ctx.file("BUILD.bazel", "\n".join(lines))
+    ctx.file("BUILD.bazel", "\n".join(lines) + "\n")
 
-system_libs = repository_rule(
-    implementation = _system_libs_impl,
+# A repository with one cc_library, `target`, for the system library of that name.
+system_library = repository_rule(
+    implementation = _system_library_impl,
+    attrs = {"target": attr.string(mandatory = True)},
     local = True,
 )
 
 def _system_protobuf_impl(ctx):
     include = ctx.path("/usr/include/google/protobuf")
+    if not include.exists or not ctx.path("/usr/bin/protoc").exists:
+        _missing("protoc and the protobuf headers", ["libprotobuf-dev", "protobuf-compiler"], "")
     names = []
     for proto in include.readdir():
         if proto.basename.endswith(".proto"):
