@@ -107,7 +107,7 @@ void Reactor::Impl::NewConnection(int fd) {
   c.fd = fd;
   c.id = NextConnectionId();
   c.handler = handlers_();
-  c.stats = ConnectionStats{};
+  c.stats = ConnectionCounters{};
   c.last_activity_ms = now_ms_;
   c.timer_deadline_ms = 0;
   c.phase = Phase::kOpen;

@@ -151,7 +151,7 @@ class Reactor::Impl {
     InputStream in;
     OutputChain out;
     std::unique_ptr<ConnectionHandler> handler;
-    ConnectionStats stats;
+    ConnectionCounters stats;
     uint64_t ring_recycled_base = 0;
     uint64_t ring_retired_base = 0;
     uint64_t ring_stale_base = 0;

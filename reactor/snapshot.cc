@@ -33,7 +33,8 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(bool with_buffers) {
     // count was kept (slots.cc), so the sum is the reactor's total.
     t.input_bytes_copied += c.in.copied_bytes();
     if (!c.in_use) continue;
-    ConnectionStats s = c.stats;
+    ConnectionStats s;
+    static_cast<ConnectionCounters&>(s) = c.stats;
     s.connection_id = c.id;
     s.reactor_id = config_.id;
     s.fd = c.fd;

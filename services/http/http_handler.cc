@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "net/http_response.h"
 #include "reactor/reactor.h"
 
@@ -80,6 +81,16 @@ void Rebase(const char* from, const char* to, net::HttpRequest* request) {
 
 constexpr size_t kKeptWorkerBodyBytes = 64 << 10;
 
+// Exchanges this thread keeps for the next connection that needs one: as many as there are
+// connections in the middle of a request at once, typically a few; more are freed.
+constexpr size_t kKeptExchanges = 64;
+
+bool SameLimits(const net::HttpLimits& a, const net::HttpLimits& b) {
+  return a.max_request_line == b.max_request_line && a.max_header_bytes == b.max_header_bytes &&
+         a.max_headers == b.max_headers && a.max_body == b.max_body &&
+         a.max_chunk_overhead == b.max_chunk_overhead;
+}
+
 // Parses the complete requests of `batch` again and answers them into `responses`.
 void AnswerBatch(WorkerState& worker, std::string_view batch, std::string* responses) {
   for (;;) {
@@ -106,23 +117,74 @@ void AnswerBatch(WorkerState& worker, std::string_view batch, std::string* respo
 
 }  // namespace
 
+struct HttpHandler::Exchange {
+  explicit Exchange(const net::HttpLimits& limits) : parser(limits), limits(limits) {}
+  net::HttpParser parser;
+  const net::HttpLimits limits;  // the parser's: an exchange serves handlers with these
+  net::HttpRequest request;
+  uint64_t body_bytes = 0;  // of the current request's body, as parsed so far
+  uint64_t body_mark = 0;   // body_bytes when the current body window started
+  // Inline: the request whose body is being read. Its head's views point into head.
+  BufferLease head;
+  BodyUse body_use = BodyUse::kDrop;
+  absl::InlinedVector<BufferLease, 4> body;
+  size_t body_leased = 0;
+  std::string body_copy;  // the body past kLeasedBodyBytes
+  // Bytes given to the parser and not yet dropped from the input: a body-less head
+  // until its request completes (answered from the input in place), or in worker mode
+  // everything parsed since the last batch.
+  size_t parsed = 0;
+  size_t batch_end = 0;  // worker mode: where the last complete request ends
+};
+
+std::vector<std::unique_ptr<HttpHandler::Exchange>>& HttpHandler::ExchangePool() {
+  thread_local std::vector<std::unique_ptr<Exchange>> pool;
+  return pool;
+}
+
 HttpHandler::HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
                          uint32_t header_timeout_ms, uint32_t body_timeout_ms,
                          uint32_t body_min_rate)
     : app_(app),
       limits_(limits),
       workers_(workers),
-      parser_(limits),
       header_timeout_ms_(header_timeout_ms),
       body_timeout_ms_(body_timeout_ms),
       body_window_bytes_(BodyWindowBytes(body_timeout_ms, body_min_rate)) {}
 
+HttpHandler::~HttpHandler() = default;
+
 void HttpHandler::OnInput(ConnectionIo& io) {
+  TakeExchange();
   if (workers_ == nullptr) {
     OnInputInline(io);
   } else {
     OnInputBatched(io);
   }
+  ReturnExchangeIfIdle(io);
+}
+
+void HttpHandler::TakeExchange() {
+  if (x_ != nullptr) return;
+  std::vector<std::unique_ptr<Exchange>>& pool = ExchangePool();
+  // Every handler of a reactor has the same limits; a pool entry made for other limits (a
+  // test's earlier server on a reused thread) is replaced.
+  if (!pool.empty() && SameLimits(pool.back()->limits, limits_)) {
+    x_ = std::move(pool.back());
+    pool.pop_back();
+  } else {
+    x_ = std::make_unique<Exchange>(limits_);
+  }
+}
+
+void HttpHandler::ReturnExchangeIfIdle(ConnectionIo& io) {
+  if (x_ == nullptr || !x_->parser.at_request_start() || !io.input().empty() ||
+      x_->parsed != 0 || x_->batch_end != 0 || x_->head.holds_buffer() || !x_->body.empty()) {
+    return;
+  }
+  std::vector<std::unique_ptr<Exchange>>& pool = ExchangePool();
+  if (pool.size() < kKeptExchanges) pool.push_back(std::move(x_));
+  x_.reset();
 }
 
 void HttpHandler::OnInputInline(ConnectionIo& io) {
@@ -130,9 +192,9 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
   bool close_after = false;
   bool completed_any = false;
   while (!close_after) {
-    const std::string_view input = in.pending().substr(parsed_);
-    if (input.size() < parser_.bytes_needed()) break;
-    const net::ParseResult r = parser_.Parse(input, &request_);
+    const std::string_view input = in.pending().substr(x_->parsed);
+    if (input.size() < x_->parser.bytes_needed()) break;
+    const net::ParseResult r = x_->parser.Parse(input, &x_->request);
     CountBodyBytes(r);
     if (r.send_continue) Scratch().append(net::kContinueResponse);
     if (r.status == net::ParseStatus::kNeedMore) {
@@ -141,20 +203,20 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
     }
     if (r.status == net::ParseStatus::kError) return Fail(io, r.error_status);
     if (r.status == net::ParseStatus::kHead) {
-      if (request_.has_body()) {
+      if (x_->request.has_body()) {
         StartBody(io, r.consumed);
       } else {
-        parsed_ = r.consumed;  // answered in place at kComplete, which comes next
+        x_->parsed = r.consumed;  // answered in place at kComplete, which comes next
       }
     } else if (r.status == net::ParseStatus::kBody) {
       TakeSegment(io, r.body_segment.data() - input.data(), r.body_segment.size());
     } else {  // kComplete
       io.CountRequest();
       completed_any = true;
-      close_after = !request_.keep_alive;
+      close_after = !x_->request.keep_alive;
       FinishRequest(io);
-      in.Consume(parsed_ + r.consumed);
-      parsed_ = 0;
+      in.Consume(x_->parsed + r.consumed);
+      x_->parsed = 0;
     }
   }
   UpdateRequestTimer(io, completed_any);
@@ -167,26 +229,26 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
 void HttpHandler::StartBody(ConnectionIo& io, size_t head_size) {
   InputStream& in = io.input();
   const char* const at = in.pending().data();
-  head_ = in.Lend(head_size);
-  Rebase(at, head_.data(), &request_);
-  if (!HttpApp::ReadsBody(request_)) {
-    body_use_ = BodyUse::kDrop;
-  } else if (HttpApp::Echoes(request_) && !request_.chunked &&
-             request_.body_length > kLeasedBodyBytes) {
+  x_->head = in.Lend(head_size);
+  Rebase(at, x_->head.data(), &x_->request);
+  if (!HttpApp::ReadsBody(x_->request)) {
+    x_->body_use = BodyUse::kDrop;
+  } else if (HttpApp::Echoes(x_->request) && !x_->request.chunked &&
+             x_->request.body_length > kLeasedBodyBytes) {
     // Too large to hold in the connection's ring: answer now and send each segment as it
     // arrives (the length is known, so the response needs nothing else from the body).
-    body_use_ = BodyUse::kStream;
-    app_->AppendEchoHead(request_, request_.body_length, &Scratch());
+    x_->body_use = BodyUse::kStream;
+    app_->AppendEchoHead(x_->request, x_->request.body_length, &Scratch());
     FlushScratch(io);
   } else {
-    body_use_ = BodyUse::kKeep;
+    x_->body_use = BodyUse::kKeep;
   }
 }
 
 void HttpHandler::TakeSegment(ConnectionIo& io, size_t framing, size_t size) {
   InputStream& in = io.input();
   in.Consume(framing);
-  switch (body_use_) {
+  switch (x_->body_use) {
     case BodyUse::kDrop:
       in.Consume(size);
       return;
@@ -196,12 +258,12 @@ void HttpHandler::TakeSegment(ConnectionIo& io, size_t framing, size_t size) {
     case BodyUse::kKeep:
       // Leased while the ring can spare its buffers; once copying starts, it goes on, so
       // the leased bytes stay a prefix of the body.
-      if (body_copy_.empty() && body_leased_ + size <= kLeasedBodyBytes &&
+      if (x_->body_copy.empty() && x_->body_leased + size <= kLeasedBodyBytes &&
           io.can_hold_input()) {
-        body_.push_back(in.Lend(size));
-        body_leased_ += size;
+        x_->body.push_back(in.Lend(size));
+        x_->body_leased += size;
       } else {
-        body_copy_.append(in.pending().substr(0, size));
+        x_->body_copy.append(in.pending().substr(0, size));
         in.Consume(size);
       }
       return;
@@ -209,36 +271,36 @@ void HttpHandler::TakeSegment(ConnectionIo& io, size_t framing, size_t size) {
 }
 
 void HttpHandler::FinishRequest(ConnectionIo& io) {
-  if (!head_.holds_buffer()) {
+  if (!x_->head.holds_buffer()) {
     // A request without a body (the pipelined common case): answered from the input in
     // place, nothing to let go.
-    app_->Handle(request_, {}, &Scratch());
+    app_->Handle(x_->request, {}, &Scratch());
     if (Scratch().size() >= kScratchFlushBytes) FlushScratch(io);
     return;
   }
-  if (body_use_ == BodyUse::kStream) {
+  if (x_->body_use == BodyUse::kStream) {
     // Answered at its head; its body went out as it came.
-  } else if (HttpApp::Echoes(request_)) {
-    app_->AppendEchoHead(request_, body_leased_ + body_copy_.size(), &Scratch());
+  } else if (HttpApp::Echoes(x_->request)) {
+    app_->AppendEchoHead(x_->request, x_->body_leased + x_->body_copy.size(), &Scratch());
     FlushScratch(io);
-    for (BufferLease& segment : body_) io.output().AppendLease(std::move(segment));
-    if (!body_copy_.empty()) {
-      io.output().AppendShared(std::make_shared<const std::string>(std::move(body_copy_)));
+    for (BufferLease& segment : x_->body) io.output().AppendLease(std::move(segment));
+    if (!x_->body_copy.empty()) {
+      io.output().AppendShared(std::make_shared<const std::string>(std::move(x_->body_copy)));
     }
-  } else if (body_.size() == 1 && body_copy_.empty()) {
-    app_->Handle(request_, body_[0].view(), &Scratch());
+  } else if (x_->body.size() == 1 && x_->body_copy.empty()) {
+    app_->Handle(x_->request, x_->body[0].view(), &Scratch());
   } else {
     std::string joined;
-    for (const BufferLease& segment : body_) joined.append(segment.view());
-    joined.append(body_copy_);
-    app_->Handle(request_, joined, &Scratch());
+    for (const BufferLease& segment : x_->body) joined.append(segment.view());
+    joined.append(x_->body_copy);
+    app_->Handle(x_->request, joined, &Scratch());
   }
   if (Scratch().size() >= kScratchFlushBytes) FlushScratch(io);
-  head_.Reset();
-  body_.clear();
-  body_leased_ = 0;
-  std::string().swap(body_copy_);
-  body_use_ = BodyUse::kDrop;
+  x_->head.Reset();
+  x_->body.clear();
+  x_->body_leased = 0;
+  std::string().swap(x_->body_copy);
+  x_->body_use = BodyUse::kDrop;
 }
 
 void HttpHandler::Fail(ConnectionIo& io, int status) {
@@ -256,22 +318,22 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
   bool completed_any = false;
   int error_status = 0;
   while (!close_after && error_status == 0) {
-    const std::string_view input = in.pending().substr(parsed_);
-    if (input.size() < parser_.bytes_needed()) break;
-    const net::ParseResult r = parser_.Parse(input, &request_);
+    const std::string_view input = in.pending().substr(x_->parsed);
+    if (input.size() < x_->parser.bytes_needed()) break;
+    const net::ParseResult r = x_->parser.Parse(input, &x_->request);
     CountBodyBytes(r);
     if (r.send_continue) Scratch().append(net::kContinueResponse);
-    parsed_ += r.consumed;
+    x_->parsed += r.consumed;
     if (r.status == net::ParseStatus::kNeedMore) break;
     if (r.status == net::ParseStatus::kError) error_status = r.error_status;
     if (r.status == net::ParseStatus::kComplete) {
       io.CountRequest();
       completed_any = true;
-      batch_end_ = parsed_;
-      close_after = !request_.keep_alive;
+      x_->batch_end = x_->parsed;
+      close_after = !x_->request.keep_alive;
     }
   }
-  if (error_status == 0 && parsed_ - batch_end_ > MaxBatchedRequestBytes(limits_)) {
+  if (error_status == 0 && x_->parsed - x_->batch_end > MaxBatchedRequestBytes(limits_)) {
     // Its raw bytes would not fit the input: chunk framing of a body near max_body.
     error_status = 413;
   }
@@ -281,30 +343,31 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
     io.CountRejectedRequest();
     std::string error;
     app_->HandleParseError(error_status, &error);
-    if (batch_end_ == 0) {
+    if (x_->batch_end == 0) {
       io.output().AppendOrSpill(error);
       io.CloseAfterFlush();
       return;
     }
     close_after = true;
-    PostBatch(io, in.Lend(batch_end_), close_after, std::move(error));
-  } else if (batch_end_ > 0) {
-    PostBatch(io, in.Lend(batch_end_), close_after, /*last_response=*/"");
+    PostBatch(io, in.Lend(x_->batch_end), close_after, std::move(error));
+  } else if (x_->batch_end > 0) {
+    PostBatch(io, in.Lend(x_->batch_end), close_after, /*last_response=*/"");
   } else if (close_after) {
     io.CloseAfterFlush();
   }
-  parsed_ -= batch_end_;
-  batch_end_ = 0;
+  x_->parsed -= x_->batch_end;
+  x_->batch_end = 0;
 }
 
 void HttpHandler::OnTimeout(ConnectionIo& io) {
-  const bool body = timer_for_ == TimerFor::kBody;
+  // Armed for a head or a body in progress, so the connection holds an exchange.
+  const bool body = timer_for_ == TimerFor::kBody && x_ != nullptr;
   timer_for_ = TimerFor::kNone;
   if (body) io.CountBodyTimeout();
   io.CountRejectedRequest();
   // A streamed echo's response is under way (its head went out with the request's head): it
   // ends short of its Content-Length, and the close tells the client. Otherwise: 408.
-  const bool response_under_way = body && body_use_ == BodyUse::kStream;
+  const bool response_under_way = body && x_->body_use == BodyUse::kStream;
   if (!response_under_way) {
     app_->HandleParseError(408, &Scratch());
     FlushScratch(io);
@@ -314,10 +377,10 @@ void HttpHandler::OnTimeout(ConnectionIo& io) {
 
 void HttpHandler::CountBodyBytes(const net::ParseResult& r) {
   if (r.status == net::ParseStatus::kHead) {
-    body_bytes_ = 0;
-    body_mark_ = 0;
+    x_->body_bytes = 0;
+    x_->body_mark = 0;
   } else if (r.status == net::ParseStatus::kBody || r.status == net::ParseStatus::kNeedMore) {
-    body_bytes_ += r.consumed;  // 0 for a partial head
+    x_->body_bytes += r.consumed;  // 0 for a partial head
   }
 }
 
@@ -328,7 +391,7 @@ void HttpHandler::CountBodyBytes(const net::ParseResult& r) {
 // only moves the deadline later).
 void HttpHandler::UpdateRequestTimer(ConnectionIo& io, bool new_request) {
   TimerFor want = TimerFor::kNone;
-  if (parser_.head_complete()) {
+  if (x_->parser.head_complete()) {
     if (body_timeout_ms_ > 0) want = TimerFor::kBody;
   } else if (!io.input().empty()) {
     want = TimerFor::kHead;
@@ -339,10 +402,10 @@ void HttpHandler::UpdateRequestTimer(ConnectionIo& io, bool new_request) {
       break;
     case TimerFor::kBody:
       if (timer_for_ != TimerFor::kBody || new_request) {
-        body_mark_ = 0;  // the window starts at the head's end
+        x_->body_mark = 0;  // the window starts at the head's end
         io.ArmTimer(body_timeout_ms_);
-      } else if (body_bytes_ - body_mark_ >= body_window_bytes_) {
-        body_mark_ = body_bytes_;
+      } else if (x_->body_bytes - x_->body_mark >= body_window_bytes_) {
+        x_->body_mark = x_->body_bytes;
         io.ArmTimer(body_timeout_ms_);
       }
       break;
