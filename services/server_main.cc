@@ -400,6 +400,7 @@ int Main() {
     workers = std::make_unique<http::WorkerPool>(static_cast<size_t>(n));
   }
   std::vector<std::unique_ptr<http::HttpApp>> apps;
+  std::vector<std::unique_ptr<http::HttpHandler::Settings>> handler_settings;
   std::vector<std::unique_ptr<Reactor>> group;
   for (int i = 0; i < reactors; ++i) {
     config.id = static_cast<uint32_t>(i);
@@ -409,11 +410,16 @@ int Main() {
       factory = [] { return std::make_unique<EchoHandler>(); };
     } else {
       apps.push_back(std::make_unique<http::HttpApp>());
-      factory = [app = apps.back().get(), limits, pool = workers.get(), header_timeout_ms,
-                 body_timeout_ms, body_min_rate] {
-        return std::make_unique<http::HttpHandler>(
-            app, limits, pool, static_cast<uint32_t>(header_timeout_ms),
-            static_cast<uint32_t>(body_timeout_ms), static_cast<uint32_t>(body_min_rate));
+      handler_settings.push_back(std::make_unique<http::HttpHandler::Settings>(
+          http::HttpHandler::Settings{
+              .app = apps.back().get(),
+              .limits = limits,
+              .workers = workers.get(),
+              .header_timeout_ms = static_cast<uint32_t>(header_timeout_ms),
+              .body_timeout_ms = static_cast<uint32_t>(body_timeout_ms),
+              .body_min_rate = static_cast<uint32_t>(body_min_rate)}));
+      factory = [settings = handler_settings.back().get()] {
+        return std::make_unique<http::HttpHandler>(settings);
       };
     }
     group.push_back(std::make_unique<Reactor>(config, std::move(factory)));

@@ -142,21 +142,13 @@ std::vector<std::unique_ptr<HttpHandler::Exchange>>& HttpHandler::ExchangePool()
   return pool;
 }
 
-HttpHandler::HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
-                         uint32_t header_timeout_ms, uint32_t body_timeout_ms,
-                         uint32_t body_min_rate)
-    : app_(app),
-      limits_(limits),
-      workers_(workers),
-      header_timeout_ms_(header_timeout_ms),
-      body_timeout_ms_(body_timeout_ms),
-      body_window_bytes_(BodyWindowBytes(body_timeout_ms, body_min_rate)) {}
+HttpHandler::HttpHandler(const Settings* settings) : settings_(settings) {}
 
 HttpHandler::~HttpHandler() = default;
 
 void HttpHandler::OnInput(ConnectionIo& io) {
   TakeExchange();
-  if (workers_ == nullptr) {
+  if (settings_->workers == nullptr) {
     OnInputInline(io);
   } else {
     OnInputBatched(io);
@@ -169,11 +161,11 @@ void HttpHandler::TakeExchange() {
   std::vector<std::unique_ptr<Exchange>>& pool = ExchangePool();
   // Every handler of a reactor has the same limits; a pool entry made for other limits (a
   // test's earlier server on a reused thread) is replaced.
-  if (!pool.empty() && SameLimits(pool.back()->limits, limits_)) {
+  if (!pool.empty() && SameLimits(pool.back()->limits, settings_->limits)) {
     x_ = std::move(pool.back());
     pool.pop_back();
   } else {
-    x_ = std::make_unique<Exchange>(limits_);
+    x_ = std::make_unique<Exchange>(settings_->limits);
   }
 }
 
@@ -238,7 +230,7 @@ void HttpHandler::StartBody(ConnectionIo& io, size_t head_size) {
     // Too large to hold in the connection's ring: answer now and send each segment as it
     // arrives (the length is known, so the response needs nothing else from the body).
     x_->body_use = BodyUse::kStream;
-    app_->AppendEchoHead(x_->request, x_->request.body_length, &Scratch());
+    app().AppendEchoHead(x_->request, x_->request.body_length, &Scratch());
     FlushScratch(io);
   } else {
     x_->body_use = BodyUse::kKeep;
@@ -274,26 +266,27 @@ void HttpHandler::FinishRequest(ConnectionIo& io) {
   if (!x_->head.holds_buffer()) {
     // A request without a body (the pipelined common case): answered from the input in
     // place, nothing to let go.
-    app_->Handle(x_->request, {}, &Scratch());
+    app().Handle(x_->request, {}, &Scratch());
     if (Scratch().size() >= kScratchFlushBytes) FlushScratch(io);
     return;
   }
   if (x_->body_use == BodyUse::kStream) {
     // Answered at its head; its body went out as it came.
   } else if (HttpApp::Echoes(x_->request)) {
-    app_->AppendEchoHead(x_->request, x_->body_leased + x_->body_copy.size(), &Scratch());
+    app().AppendEchoHead(x_->request, x_->body_leased + x_->body_copy.size(),
+                         &Scratch());
     FlushScratch(io);
     for (BufferLease& segment : x_->body) io.output().AppendLease(std::move(segment));
     if (!x_->body_copy.empty()) {
       io.output().AppendShared(std::make_shared<const std::string>(std::move(x_->body_copy)));
     }
   } else if (x_->body.size() == 1 && x_->body_copy.empty()) {
-    app_->Handle(x_->request, x_->body[0].view(), &Scratch());
+    app().Handle(x_->request, x_->body[0].view(), &Scratch());
   } else {
     std::string joined;
     for (const BufferLease& segment : x_->body) joined.append(segment.view());
     joined.append(x_->body_copy);
-    app_->Handle(x_->request, joined, &Scratch());
+    app().Handle(x_->request, joined, &Scratch());
   }
   if (Scratch().size() >= kScratchFlushBytes) FlushScratch(io);
   x_->head.Reset();
@@ -307,7 +300,7 @@ void HttpHandler::Fail(ConnectionIo& io, int status) {
   // Nothing after a malformed request is processed: its error response follows those of
   // the requests before it, then the connection closes.
   io.CountRejectedRequest();
-  app_->HandleParseError(status, &Scratch());
+  app().HandleParseError(status, &Scratch());
   FlushScratch(io);
   io.CloseAfterFlush();
 }
@@ -333,7 +326,8 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
       close_after = !x_->request.keep_alive;
     }
   }
-  if (error_status == 0 && x_->parsed - x_->batch_end > MaxBatchedRequestBytes(limits_)) {
+  if (error_status == 0 &&
+      x_->parsed - x_->batch_end > MaxBatchedRequestBytes(settings_->limits)) {
     // Its raw bytes would not fit the input: chunk framing of a body near max_body.
     error_status = 413;
   }
@@ -342,7 +336,7 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
   if (error_status != 0) {
     io.CountRejectedRequest();
     std::string error;
-    app_->HandleParseError(error_status, &error);
+    app().HandleParseError(error_status, &error);
     if (x_->batch_end == 0) {
       io.output().AppendOrSpill(error);
       io.CloseAfterFlush();
@@ -369,7 +363,7 @@ void HttpHandler::OnTimeout(ConnectionIo& io) {
   // ends short of its Content-Length, and the close tells the client. Otherwise: 408.
   const bool response_under_way = body && x_->body_use == BodyUse::kStream;
   if (!response_under_way) {
-    app_->HandleParseError(408, &Scratch());
+    app().HandleParseError(408, &Scratch());
     FlushScratch(io);
   }
   io.CloseAfterFlush();
@@ -392,21 +386,24 @@ void HttpHandler::CountBodyBytes(const net::ParseResult& r) {
 void HttpHandler::UpdateRequestTimer(ConnectionIo& io, bool new_request) {
   TimerFor want = TimerFor::kNone;
   if (x_->parser.head_complete()) {
-    if (body_timeout_ms_ > 0) want = TimerFor::kBody;
+    if (settings_->body_timeout_ms > 0) want = TimerFor::kBody;
   } else if (!io.input().empty()) {
     want = TimerFor::kHead;
   }
   switch (want) {
     case TimerFor::kHead:
-      if (timer_for_ != TimerFor::kHead || new_request) io.ArmTimer(header_timeout_ms_);
+      if (timer_for_ != TimerFor::kHead || new_request) {
+        io.ArmTimer(settings_->header_timeout_ms);
+      }
       break;
     case TimerFor::kBody:
       if (timer_for_ != TimerFor::kBody || new_request) {
         x_->body_mark = 0;  // the window starts at the head's end
-        io.ArmTimer(body_timeout_ms_);
-      } else if (x_->body_bytes - x_->body_mark >= body_window_bytes_) {
+        io.ArmTimer(settings_->body_timeout_ms);
+      } else if (x_->body_bytes - x_->body_mark >=
+                 BodyWindowBytes(settings_->body_timeout_ms, settings_->body_min_rate)) {
         x_->body_mark = x_->body_bytes;
-        io.ArmTimer(body_timeout_ms_);
+        io.ArmTimer(settings_->body_timeout_ms);
       }
       break;
     case TimerFor::kNone:
@@ -425,8 +422,9 @@ void HttpHandler::PostBatch(ConnectionIo& io, BufferLease requests, bool close_a
     std::string last_response;
   };
   auto batch = std::make_shared<Batch>(Batch{std::move(requests), std::move(last_response)});
-  workers_->Post(io.handle().connection_id,
-                 [handle = io.handle(), limits = limits_, batch = std::move(batch), close_after] {
+  settings_->workers->Post(io.handle().connection_id,
+                 [handle = io.handle(), limits = settings_->limits, batch = std::move(batch),
+                  close_after] {
     WorkerState& worker = ThisWorker(limits);
     auto responses = std::make_shared<std::string>();
     // Responses are about as long as their requests (an echo is longer by a head): one

@@ -26,8 +26,9 @@
 // handler_timeouts and requests_rejected; a body's also as body_timeouts), except that a
 // streamed echo, whose response has begun, just closes.
 //
-//   HttpApp app;  // one per reactor thread
-//   Reactor reactor(config, [&] { return std::make_unique<HttpHandler>(&app, limits, pool); });
+//   HttpApp app;  // one per reactor thread, with its settings
+//   HttpHandler::Settings settings{.app = &app, .limits = limits, .workers = pool};
+//   Reactor reactor(config, [&] { return std::make_unique<HttpHandler>(&settings); });
 //
 // Thread-safety: called on the connection's reactor thread only.
 #ifndef RINGSIDE_SERVICES_HTTP_HTTP_HANDLER_H_
@@ -72,11 +73,20 @@ class HttpHandler final : public ConnectionHandler {
            limits.max_chunk_overhead + (64 << 10);
   }
 
-  // `workers` may be null: the app then runs on the reactor thread.
-  HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
-              uint32_t header_timeout_ms = kDefaultHeaderTimeoutMs,
-              uint32_t body_timeout_ms = kDefaultBodyTimeoutMs,
-              uint32_t body_min_rate = kDefaultBodyMinRate);
+  // What the handlers of one reactor share. The server keeps it beside the reactor's app
+  // for as long as the reactor runs, so a connection's handler holds a pointer to it, not
+  // a copy (10,000 idle connections are 10,000 handlers).
+  struct Settings {
+    HttpApp* app = nullptr;
+    net::HttpLimits limits;
+    WorkerPool* workers = nullptr;  // null: the app runs on the reactor thread
+    uint32_t header_timeout_ms = kDefaultHeaderTimeoutMs;
+    uint32_t body_timeout_ms = kDefaultBodyTimeoutMs;
+    uint32_t body_min_rate = kDefaultBodyMinRate;
+  };
+
+  // `settings` must outlive the handler.
+  explicit HttpHandler(const Settings* settings);
   ~HttpHandler() override;
 
   // The bytes a body must bring within each body_timeout_ms.
@@ -125,14 +135,11 @@ class HttpHandler final : public ConnectionHandler {
   // Gives the exchange back when the connection stands between requests.
   void ReturnExchangeIfIdle(ConnectionIo& io);
 
-  HttpApp* const app_;
-  const net::HttpLimits limits_;
-  WorkerPool* const workers_;
-  const uint32_t header_timeout_ms_;
-  const uint32_t body_timeout_ms_;
-  const uint64_t body_window_bytes_;
-  TimerFor timer_for_ = TimerFor::kNone;
+  HttpApp& app() const { return *settings_->app; }
+
+  const Settings* const settings_;
   std::unique_ptr<Exchange> x_;  // null between requests
+  TimerFor timer_for_ = TimerFor::kNone;
 };
 
 }  // namespace ringside::http
