@@ -243,6 +243,23 @@ TEST(BufferManagerTest, PoolBeyondResidentWatermarkGivesMemoryBack) {
   EXPECT_EQ(f.manager.stats().ring_syscalls, before + 1) << "one madvise";
 }
 
+// Churn around the watermark: the ring reused next stays resident, and a ring that gave its
+// slab back does not do it again while it sits in the pool.
+TEST(BufferManagerTest, ChurnAroundTheResidentWatermarkMadvisesOnce) {
+  BufferManagerConfig config = Incremental();
+  config.pool_resident_rings = 1;
+  Fixture f(config);
+  RingId a = *f.manager.AttachRing();
+  RingId b = *f.manager.AttachRing();
+  f.manager.DetachRing(a);
+  f.manager.DetachRing(b);
+  const BufferManagerStats before = f.manager.stats();
+  for (int i = 0; i < 10; ++i) f.manager.DetachRing(*f.manager.AttachRing());
+  EXPECT_EQ(f.manager.stats().ring_syscalls, before.ring_syscalls)
+      << "no madvise per churned connection";
+  EXPECT_EQ(f.manager.stats().pool_reuses, before.pool_reuses + 10);
+}
+
 TEST(BufferManagerTest, DetachThenReattachKeepsTheByteStreamExact) {
   Fixture f(Incremental());
   SocketPair sockets;
