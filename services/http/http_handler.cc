@@ -135,6 +135,7 @@ struct HttpHandler::Exchange {
   // everything parsed since the last batch.
   size_t parsed = 0;
   size_t batch_end = 0;  // worker mode: where the last complete request ends
+  TimerFor timer_for = TimerFor::kNone;  // what the connection's timer is armed for
 };
 
 std::vector<std::unique_ptr<HttpHandler::Exchange>>& HttpHandler::ExchangePool() {
@@ -171,7 +172,8 @@ void HttpHandler::TakeExchange() {
 
 void HttpHandler::ReturnExchangeIfIdle(ConnectionIo& io) {
   if (x_ == nullptr || !x_->parser.at_request_start() || !io.input().empty() ||
-      x_->parsed != 0 || x_->batch_end != 0 || x_->head.holds_buffer() || !x_->body.empty()) {
+      x_->parsed != 0 || x_->batch_end != 0 || x_->head.holds_buffer() || !x_->body.empty() ||
+      x_->timer_for != TimerFor::kNone) {
     return;
   }
   std::vector<std::unique_ptr<Exchange>>& pool = ExchangePool();
@@ -354,9 +356,10 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
 }
 
 void HttpHandler::OnTimeout(ConnectionIo& io) {
-  // Armed for a head or a body in progress, so the connection holds an exchange.
-  const bool body = timer_for_ == TimerFor::kBody && x_ != nullptr;
-  timer_for_ = TimerFor::kNone;
+  // Armed only for a head or a body in progress, which holds the exchange.
+  if (x_ == nullptr) return;
+  const bool body = x_->timer_for == TimerFor::kBody;
+  x_->timer_for = TimerFor::kNone;
   if (body) io.CountBodyTimeout();
   io.CountRejectedRequest();
   // A streamed echo's response is under way (its head went out with the request's head): it
@@ -392,12 +395,12 @@ void HttpHandler::UpdateRequestTimer(ConnectionIo& io, bool new_request) {
   }
   switch (want) {
     case TimerFor::kHead:
-      if (timer_for_ != TimerFor::kHead || new_request) {
+      if (x_->timer_for != TimerFor::kHead || new_request) {
         io.ArmTimer(settings_->header_timeout_ms);
       }
       break;
     case TimerFor::kBody:
-      if (timer_for_ != TimerFor::kBody || new_request) {
+      if (x_->timer_for != TimerFor::kBody || new_request) {
         x_->body_mark = 0;  // the window starts at the head's end
         io.ArmTimer(settings_->body_timeout_ms);
       } else if (x_->body_bytes - x_->body_mark >=
@@ -407,10 +410,10 @@ void HttpHandler::UpdateRequestTimer(ConnectionIo& io, bool new_request) {
       }
       break;
     case TimerFor::kNone:
-      if (timer_for_ != TimerFor::kNone) io.CancelTimer();
+      if (x_->timer_for != TimerFor::kNone) io.CancelTimer();
       break;
   }
-  timer_for_ = want;
+  x_->timer_for = want;
 }
 
 void HttpHandler::PostBatch(ConnectionIo& io, BufferLease requests, bool close_after,

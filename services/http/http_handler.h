@@ -138,8 +138,7 @@ class HttpHandler final : public ConnectionHandler {
   HttpApp& app() const { return *settings_->app; }
 
   const Settings* const settings_;
-  std::unique_ptr<Exchange> x_;  // null between requests
-  TimerFor timer_for_ = TimerFor::kNone;
+  std::unique_ptr<Exchange> x_;  // null between requests (no timer armed then)
 };
 
 }  // namespace ringside::http
