@@ -130,9 +130,8 @@ struct HttpHandler::Exchange {
   absl::InlinedVector<BufferLease, 4> body;
   size_t body_leased = 0;
   std::string body_copy;  // the body past kLeasedBodyBytes
-  // Bytes given to the parser and not yet dropped from the input: a body-less head
-  // until its request completes (answered from the input in place), or in worker mode
-  // everything parsed since the last batch.
+  // Worker mode: bytes given to the parser and not yet dropped from the input, everything
+  // parsed since the last batch.
   size_t parsed = 0;
   size_t batch_end = 0;  // worker mode: where the last complete request ends
   TimerFor timer_for = TimerFor::kNone;  // what the connection's timer is armed for
@@ -186,7 +185,7 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
   bool close_after = false;
   bool completed_any = false;
   while (!close_after) {
-    const std::string_view input = in.pending().substr(x_->parsed);
+    const std::string_view input = in.pending();
     if (input.size() < x_->parser.bytes_needed()) break;
     const net::ParseResult r = x_->parser.Parse(input, &x_->request);
     CountBodyBytes(r);
@@ -196,22 +195,22 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
       break;
     }
     if (r.status == net::ParseStatus::kError) return Fail(io, r.error_status);
-    if (r.status == net::ParseStatus::kHead) {
-      if (x_->request.has_body()) {
-        StartBody(io, r.consumed);
-      } else {
-        x_->parsed = r.consumed;  // answered in place at kComplete, which comes next
-      }
-    } else if (r.status == net::ParseStatus::kBody) {
-      TakeSegment(io, r.body_segment.data() - input.data(), r.body_segment.size());
-    } else {  // kComplete
-      io.CountRequest();
-      completed_any = true;
-      close_after = !x_->request.keep_alive;
-      FinishRequest(io);
-      in.Consume(x_->parsed + r.consumed);
-      x_->parsed = 0;
+    if (r.status == net::ParseStatus::kHead && x_->request.has_body()) {
+      StartBody(io, r.consumed);
+      continue;
     }
+    if (r.status == net::ParseStatus::kBody) {
+      TakeSegment(io, r.body_segment.data() - input.data(), r.body_segment.size());
+      continue;
+    }
+    // kComplete, or the head of a request without a body: complete at its head, answered
+    // from the input in place (the parser is told, rather than asked once more).
+    if (r.status == net::ParseStatus::kHead) x_->parser.EndBodilessRequest();
+    io.CountRequest();
+    completed_any = true;
+    close_after = !x_->request.keep_alive;
+    FinishRequest(io);
+    in.Consume(r.consumed);
   }
   UpdateRequestTimer(io, completed_any);
   FlushScratch(io);
