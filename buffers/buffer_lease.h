@@ -23,7 +23,7 @@
 #include <string_view>
 #include <utility>
 
-#include "buffers/release_word.h"
+#include "ringside/buffers/release_word.h"
 
 namespace ringside {
 

@@ -1,4 +1,4 @@
-#include "buffers/buffer_manager.h"
+#include "ringside/buffers/buffer_manager.h"
 
 #include <algorithm>
 #include <optional>

@@ -50,10 +50,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "buffers/buffer_lease.h"
-#include "buffers/buffer_ring.h"
-#include "buffers/gid_allocator.h"
-#include "queue/mailbox.h"
+#include "ringside/buffers/buffer_lease.h"
+#include "ringside/buffers/buffer_ring.h"
+#include "ringside/buffers/gid_allocator.h"
+#include "ringside/queue/mailbox.h"
 
 namespace ringside {
 

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "buffers/buffer_manager.h"
-#include "buffers/test_sockets.h"
+#include "ringside/buffers/buffer_manager.h"
+#include "ringside/buffers/test_sockets.h"
 
 namespace ringside {
 namespace {

@@ -1,4 +1,4 @@
-#include "buffers/buffer_manager.h"
+#include "ringside/buffers/buffer_manager.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "buffers/test_sockets.h"
+#include "ringside/buffers/test_sockets.h"
 
 namespace ringside {
 namespace {

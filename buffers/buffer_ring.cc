@@ -1,4 +1,4 @@
-#include "buffers/buffer_ring.h"
+#include "ringside/buffers/buffer_ring.h"
 
 #include <sys/mman.h>
 
@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "buffers/locked_memory.h"
+#include "ringside/buffers/locked_memory.h"
 
 namespace ringside {
 namespace {

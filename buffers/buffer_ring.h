@@ -32,7 +32,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "third_party/liburing/liburing_compat.h"
+#include "ringside/third_party/liburing/liburing_compat.h"
 
 namespace ringside {
 

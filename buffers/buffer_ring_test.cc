@@ -1,4 +1,4 @@
-#include "buffers/buffer_ring.h"
+#include "ringside/buffers/buffer_ring.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "buffers/test_sockets.h"
-#include "tests/process_memory.h"
+#include "ringside/buffers/test_sockets.h"
+#include "ringside/tests/process_memory.h"
 
 namespace ringside {
 namespace {

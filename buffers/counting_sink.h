@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <map>
 
-#include "buffers/buffer_lease.h"
+#include "ringside/buffers/buffer_lease.h"
 
 namespace ringside {
 

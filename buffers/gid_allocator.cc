@@ -1,4 +1,4 @@
-#include "buffers/gid_allocator.h"
+#include "ringside/buffers/gid_allocator.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "buffers/locked_memory.h"
+#include "ringside/buffers/locked_memory.h"
 
 #include <linux/io_uring.h>
 #include <sys/resource.h>

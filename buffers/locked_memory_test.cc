@@ -1,4 +1,4 @@
-#include "buffers/locked_memory.h"
+#include "ringside/buffers/locked_memory.h"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>

@@ -1,4 +1,4 @@
-#include "buffers/release_word.h"
+#include "ringside/buffers/release_word.h"
 
 #include <gtest/gtest.h>
 

@@ -20,7 +20,7 @@
 #include <string_view>
 #include <utility>
 
-#include "buffers/buffer_lease.h"
+#include "ringside/buffers/buffer_lease.h"
 
 namespace ringside {
 

@@ -1,4 +1,4 @@
-#include "buffers/shared_bytes.h"
+#include "ringside/buffers/shared_bytes.h"
 
 #include <string>
 #include <thread>

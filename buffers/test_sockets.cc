@@ -1,4 +1,4 @@
-#include "buffers/test_sockets.h"
+#include "ringside/buffers/test_sockets.h"
 
 #include <sys/socket.h>
 #include <poll.h>

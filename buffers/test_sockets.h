@@ -11,7 +11,7 @@
 #include <optional>
 #include <string_view>
 
-#include "third_party/liburing/liburing_compat.h"
+#include "ringside/third_party/liburing/liburing_compat.h"
 
 namespace ringside::testing {
 

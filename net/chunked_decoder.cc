@@ -1,4 +1,4 @@
-#include "net/chunked_decoder.h"
+#include "ringside/net/chunked_decoder.h"
 
 #include <algorithm>
 

@@ -39,7 +39,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "net/http_syntax.h"
+#include "ringside/net/http_syntax.h"
 
 namespace ringside::net {
 

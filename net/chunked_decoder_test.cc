@@ -1,11 +1,11 @@
-#include "net/chunked_decoder.h"
+#include "ringside/net/chunked_decoder.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 
-#include "net/http_parse_test_util.h"
+#include "ringside/net/http_parse_test_util.h"
 
 namespace ringside::net {
 namespace {

@@ -1,4 +1,4 @@
-#include "net/date_cache.h"
+#include "ringside/net/date_cache.h"
 
 #include <time.h>
 

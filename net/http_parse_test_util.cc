@@ -1,9 +1,9 @@
-#include "net/http_parse_test_util.h"
+#include "ringside/net/http_parse_test_util.h"
 
 #include <algorithm>
 #include <random>
 
-#include "net/http_syntax.h"
+#include "ringside/net/http_syntax.h"
 
 namespace ringside::net {
 namespace {

@@ -24,8 +24,8 @@
 #include <utility>
 #include <vector>
 
-#include "net/chunked_decoder.h"
-#include "net/http_parser.h"
+#include "ringside/net/chunked_decoder.h"
+#include "ringside/net/http_parser.h"
 
 namespace ringside::net {
 

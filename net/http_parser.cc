@@ -1,4 +1,4 @@
-#include "net/http_parser.h"
+#include "ringside/net/http_parser.h"
 
 #include <algorithm>
 #include <array>

@@ -112,8 +112,8 @@
 #include <string_view>
 #include <vector>
 
-#include "net/chunked_decoder.h"
-#include "net/http_syntax.h"
+#include "ringside/net/chunked_decoder.h"
+#include "ringside/net/http_syntax.h"
 
 namespace ringside::net {
 

@@ -1,11 +1,11 @@
-#include "net/http_parser.h"
+#include "ringside/net/http_parser.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 
-#include "net/http_parse_test_util.h"
+#include "ringside/net/http_parse_test_util.h"
 
 namespace ringside::net {
 namespace {

@@ -1,9 +1,9 @@
-#include "net/http_response.h"
+#include "ringside/net/http_response.h"
 
 #include <charconv>
 #include <cstring>
 
-#include "net/date_cache.h"
+#include "ringside/net/date_cache.h"
 
 namespace ringside::net {
 namespace {

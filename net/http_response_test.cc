@@ -1,10 +1,10 @@
-#include "net/http_response.h"
+#include "ringside/net/http_response.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "net/date_cache.h"
+#include "ringside/net/date_cache.h"
 
 namespace ringside::net {
 namespace {

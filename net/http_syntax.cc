@@ -1,4 +1,4 @@
-#include "net/http_syntax.h"
+#include "ringside/net/http_syntax.h"
 
 #include <array>
 #include <cstdint>

@@ -27,7 +27,7 @@
 #include <thread>
 #include <utility>
 
-#include "queue/mpsc_queue.h"
+#include "ringside/queue/mpsc_queue.h"
 
 namespace ringside {
 

@@ -1,4 +1,4 @@
-#include "queue/mailbox.h"
+#include "ringside/queue/mailbox.h"
 
 #include <atomic>
 #include <cstdint>

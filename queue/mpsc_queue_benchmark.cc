@@ -46,7 +46,7 @@
 #include <thread>
 #include <vector>
 
-#include "queue/mpsc_queue.h"
+#include "ringside/queue/mpsc_queue.h"
 
 namespace ringside {
 namespace {

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "queue/mpsc_queue.h"
+#include "ringside/queue/mpsc_queue.h"
 
 namespace ringside {
 namespace {

@@ -1,4 +1,4 @@
-#include "queue/mpsc_queue.h"
+#include "ringside/queue/mpsc_queue.h"
 
 #include <gtest/gtest.h>
 

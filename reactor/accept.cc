@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "reactor/reactor_impl.h"
+#include "ringside/reactor/reactor_impl.h"
 
 namespace ringside {
 namespace {

@@ -19,9 +19,9 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/reactor.h"
-#include "reactor/test_client.h"
-#include "services/echo/echo_handler.h"
+#include "ringside/reactor/reactor.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/services/echo/echo_handler.h"
 
 namespace ringside {
 namespace {

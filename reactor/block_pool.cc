@@ -1,4 +1,4 @@
-#include "reactor/block_pool.h"
+#include "ringside/reactor/block_pool.h"
 
 #include <algorithm>
 #include <cassert>

@@ -72,9 +72,9 @@
 #include <memory>
 #include <string>
 
-#include "buffers/buffer_manager.h"
-#include "reactor/input_stream.h"
-#include "reactor/output_chain.h"
+#include "ringside/buffers/buffer_manager.h"
+#include "ringside/reactor/input_stream.h"
+#include "ringside/reactor/output_chain.h"
 
 namespace ringside {
 

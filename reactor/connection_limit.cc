@@ -1,4 +1,4 @@
-#include "reactor/connection_limit.h"
+#include "ringside/reactor/connection_limit.h"
 
 namespace ringside {
 

@@ -3,7 +3,7 @@
 // meanwhile.
 #include <algorithm>
 
-#include "reactor/reactor_impl.h"
+#include "ringside/reactor/reactor_impl.h"
 
 namespace ringside {
 

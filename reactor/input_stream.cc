@@ -1,8 +1,8 @@
-#include "reactor/input_stream.h"
+#include "ringside/reactor/input_stream.h"
 
 #include <utility>
 
-#include "buffers/shared_bytes.h"
+#include "ringside/buffers/shared_bytes.h"
 
 namespace ringside {
 namespace {

@@ -36,7 +36,7 @@
 #include <string_view>
 #include <vector>
 
-#include "buffers/buffer_lease.h"
+#include "ringside/buffers/buffer_lease.h"
 
 namespace ringside {
 

@@ -1,12 +1,12 @@
-#include "reactor/input_stream.h"
+#include "ringside/reactor/input_stream.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
-#include "buffers/counting_sink.h"
-#include "buffers/release_word.h"
+#include "ringside/buffers/counting_sink.h"
+#include "ringside/buffers/release_word.h"
 
 namespace ringside {
 namespace {

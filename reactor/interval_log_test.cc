@@ -1,4 +1,4 @@
-#include "reactor/interval_log.h"
+#include "ringside/reactor/interval_log.h"
 
 #include <string>
 #include <thread>

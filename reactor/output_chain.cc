@@ -1,4 +1,4 @@
-#include "reactor/output_chain.h"
+#include "ringside/reactor/output_chain.h"
 
 #include <algorithm>
 #include <cassert>

@@ -88,8 +88,8 @@
 #include <string_view>
 #include <variant>
 
-#include "buffers/buffer_lease.h"
-#include "reactor/block_pool.h"
+#include "ringside/buffers/buffer_lease.h"
+#include "ringside/reactor/block_pool.h"
 
 namespace ringside {
 

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "buffers/release_word.h"
-#include "reactor/block_pool.h"
-#include "reactor/output_chain.h"
+#include "ringside/buffers/release_word.h"
+#include "ringside/reactor/block_pool.h"
+#include "ringside/reactor/output_chain.h"
 
 namespace {
 std::atomic<long long> live_bytes{0};

@@ -1,4 +1,4 @@
-#include "reactor/output_chain.h"
+#include "ringside/reactor/output_chain.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "buffers/counting_sink.h"
-#include "buffers/release_word.h"
-#include "reactor/block_pool.h"
+#include "ringside/buffers/counting_sink.h"
+#include "ringside/buffers/release_word.h"
+#include "ringside/reactor/block_pool.h"
 
 namespace ringside {
 namespace {

@@ -1,4 +1,4 @@
-#include "reactor/reactor.h"
+#include "ringside/reactor/reactor.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -10,9 +10,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "buffers/locked_memory.h"
-#include "reactor/sockets.h"
-#include "reactor/reactor_impl.h"
+#include "ringside/buffers/locked_memory.h"
+#include "ringside/reactor/sockets.h"
+#include "ringside/reactor/reactor_impl.h"
 
 namespace ringside {
 

@@ -36,11 +36,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "buffers/buffer_manager.h"
-#include "queue/mpsc_queue.h"
-#include "reactor/connection_handler.h"
-#include "reactor/connection_limit.h"
-#include "reactor/reactor_stats.h"
+#include "ringside/buffers/buffer_manager.h"
+#include "ringside/queue/mpsc_queue.h"
+#include "ringside/reactor/connection_handler.h"
+#include "ringside/reactor/connection_limit.h"
+#include "ringside/reactor/reactor_stats.h"
 
 namespace ringside {
 

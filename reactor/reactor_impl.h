@@ -28,17 +28,17 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "buffers/buffer_manager.h"
-#include "queue/mailbox.h"
-#include "reactor/connection_handler.h"
-#include "reactor/block_pool.h"
-#include "reactor/input_stream.h"
-#include "reactor/interval_log.h"
-#include "reactor/output_chain.h"
-#include "reactor/reactor.h"
-#include "reactor/reactor_stats.h"
-#include "reactor/timer_wheel.h"
-#include "third_party/liburing/liburing_compat.h"
+#include "ringside/buffers/buffer_manager.h"
+#include "ringside/queue/mailbox.h"
+#include "ringside/reactor/connection_handler.h"
+#include "ringside/reactor/block_pool.h"
+#include "ringside/reactor/input_stream.h"
+#include "ringside/reactor/interval_log.h"
+#include "ringside/reactor/output_chain.h"
+#include "ringside/reactor/reactor.h"
+#include "ringside/reactor/reactor_stats.h"
+#include "ringside/reactor/timer_wheel.h"
+#include "ringside/third_party/liburing/liburing_compat.h"
 
 namespace ringside {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "buffers/buffer_manager.h"
-#include "buffers/buffer_ring.h"
+#include "ringside/buffers/buffer_manager.h"
+#include "ringside/buffers/buffer_ring.h"
 
 namespace ringside {
 

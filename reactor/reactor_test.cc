@@ -1,6 +1,6 @@
 // The reactor over real loopback sockets and a real io_uring, with the echo protocol and
 // test handlers, in incremental and shared modes.
-#include "reactor/reactor.h"
+#include "ringside/reactor/reactor.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "reactor/test_client.h"
-#include "services/echo/echo_handler.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/services/echo/echo_handler.h"
 
 namespace ringside {
 namespace {

@@ -15,7 +15,7 @@
 #include <poll.h>
 
 #include "absl/strings/str_cat.h"
-#include "reactor/reactor_impl.h"
+#include "ringside/reactor/reactor_impl.h"
 
 namespace ringside {
 

@@ -6,7 +6,7 @@
 
 #include <utility>
 
-#include "reactor/reactor_impl.h"
+#include "ringside/reactor/reactor_impl.h"
 
 namespace ringside {
 

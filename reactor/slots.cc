@@ -17,7 +17,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "reactor/reactor_impl.h"
+#include "ringside/reactor/reactor_impl.h"
 
 namespace ringside {
 

@@ -1,7 +1,7 @@
 // Stats snapshots: copied on the reactor thread from its plain counters, so readers on
 // other threads never touch live state.
-#include "reactor/reactor_impl.h"
-#include "reactor/sockets.h"
+#include "ringside/reactor/reactor_impl.h"
+#include "ringside/reactor/sockets.h"
 
 namespace ringside {
 

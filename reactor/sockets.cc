@@ -1,4 +1,4 @@
-#include "reactor/sockets.h"
+#include "ringside/reactor/sockets.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "reactor/test_client.h"
+#include "ringside/reactor/test_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "reactor/timer_wheel.h"
+#include "ringside/reactor/timer_wheel.h"
 
 namespace ringside {
 namespace {

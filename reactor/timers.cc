@@ -14,7 +14,7 @@
 // shutdown.
 #include <algorithm>
 
-#include "reactor/reactor_impl.h"
+#include "ringside/reactor/reactor_impl.h"
 
 namespace ringside {
 

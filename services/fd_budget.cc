@@ -1,4 +1,4 @@
-#include "services/fd_budget.h"
+#include "ringside/services/fd_budget.h"
 
 #include <dirent.h>
 #include <sys/resource.h>

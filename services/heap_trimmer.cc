@@ -1,4 +1,4 @@
-#include "services/heap_trimmer.h"
+#include "ringside/services/heap_trimmer.h"
 
 #include <malloc.h>
 

@@ -1,4 +1,4 @@
-#include "services/heap_trimmer.h"
+#include "ringside/services/heap_trimmer.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "tests/process_memory.h"
+#include "ringside/tests/process_memory.h"
 
 namespace ringside {
 namespace {

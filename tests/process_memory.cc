@@ -1,4 +1,4 @@
-#include "tests/process_memory.h"
+#include "ringside/tests/process_memory.h"
 
 #include <unistd.h>
 

@@ -39,7 +39,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "services/admin/admin.grpc.pb.h"
+#include "ringside/services/admin/admin.grpc.pb.h"
 
 ABSL_FLAG(std::string, http, "127.0.0.1:8080", "the server's HTTP listener, IPv4 HOST:PORT");
 ABSL_FLAG(std::string, admin, "127.0.0.1:9900", "the server's admin service, HOST:PORT");

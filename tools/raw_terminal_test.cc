@@ -1,4 +1,4 @@
-#include "tools/raw_terminal.h"
+#include "ringside/tools/raw_terminal.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>

@@ -33,9 +33,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "services/admin/admin.grpc.pb.h"
-#include "tools/raw_terminal.h"
-#include "tools/ringstat_view.h"
+#include "ringside/services/admin/admin.grpc.pb.h"
+#include "ringside/tools/raw_terminal.h"
+#include "ringside/tools/ringstat_view.h"
 
 ABSL_FLAG(std::string, admin, "127.0.0.1:9900", "the admin service, HOST:PORT");
 ABSL_FLAG(std::string, token, "",

@@ -1,4 +1,4 @@
-#include "tools/ringstat_view.h"
+#include "ringside/tools/ringstat_view.h"
 
 #include <google/protobuf/util/json_util.h>
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "services/admin/admin.pb.h"
+#include "ringside/services/admin/admin.pb.h"
 
 namespace ringside::ringstat {
 

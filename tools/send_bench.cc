@@ -87,7 +87,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "third_party/liburing/liburing_compat.h"
+#include "ringside/third_party/liburing/liburing_compat.h"
 
 // What liburing 2.3's header lacks (values from the kernel's include/uapi/linux/io_uring.h).
 #ifndef IORING_SEND_ZC_REPORT_USAGE

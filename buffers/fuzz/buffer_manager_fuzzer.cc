@@ -39,14 +39,14 @@
 #include <utility>
 #include <vector>
 
-#include "buffers/buffer_lease.h"
-#include "buffers/buffer_manager.h"
-#include "buffers/buffer_ring.h"
-#include "buffers/release_word.h"
-#include "buffers/test_sockets.h"
-#include "queue/mpsc_queue.h"
-#include "third_party/liburing/liburing_compat.h"
-#include "tools/fuzz/fuzz_check.h"
+#include "ringside/buffers/buffer_lease.h"
+#include "ringside/buffers/buffer_manager.h"
+#include "ringside/buffers/buffer_ring.h"
+#include "ringside/buffers/release_word.h"
+#include "ringside/buffers/test_sockets.h"
+#include "ringside/queue/mpsc_queue.h"
+#include "ringside/third_party/liburing/liburing_compat.h"
+#include "ringside/tools/fuzz/fuzz_check.h"
 
 namespace ringside {
 namespace {

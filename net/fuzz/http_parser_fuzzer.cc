@@ -22,10 +22,10 @@
 #include <string>
 #include <string_view>
 
-#include "net/chunked_decoder.h"
-#include "net/http_parse_test_util.h"
-#include "net/http_parser.h"
-#include "tools/fuzz/fuzz_check.h"
+#include "ringside/net/chunked_decoder.h"
+#include "ringside/net/http_parse_test_util.h"
+#include "ringside/net/http_parser.h"
+#include "ringside/tools/fuzz/fuzz_check.h"
 
 namespace ringside::net {
 namespace {

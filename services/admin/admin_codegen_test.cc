@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "services/admin/admin.grpc.pb.h"
+#include "ringside/services/admin/admin.grpc.pb.h"
 
 namespace ringside::admin::v1 {
 namespace {

@@ -1,4 +1,4 @@
-#include "services/admin/admin_server.h"
+#include "ringside/services/admin/admin_server.h"
 
 #include <arpa/inet.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -24,7 +24,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "services/admin/bearer_token.h"
+#include "ringside/services/admin/bearer_token.h"
 
 namespace ringside::admin {
 namespace {

@@ -41,8 +41,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "reactor/reactor.h"
-#include "services/admin/ring_admin_service.h"
+#include "ringside/reactor/reactor.h"
+#include "ringside/services/admin/ring_admin_service.h"
 
 namespace ringside::admin {
 

@@ -1,6 +1,6 @@
 // AdminServer over real gRPC: the bound address, health, and bearer-token authentication
 // of every service on the port.
-#include "services/admin/admin_server.h"
+#include "ringside/services/admin/admin_server.h"
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -10,9 +10,9 @@
 #include <memory>
 #include <string>
 
-#include "reactor/reactor.h"
-#include "services/admin/admin.grpc.pb.h"
-#include "services/echo/echo_handler.h"
+#include "ringside/reactor/reactor.h"
+#include "ringside/services/admin/admin.grpc.pb.h"
+#include "ringside/services/echo/echo_handler.h"
 
 namespace ringside::admin {
 namespace {

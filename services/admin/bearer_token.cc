@@ -1,4 +1,4 @@
-#include "services/admin/bearer_token.h"
+#include "ringside/services/admin/bearer_token.h"
 
 namespace ringside::admin {
 namespace {

@@ -1,4 +1,4 @@
-#include "services/admin/http_reactors_for_test.h"
+#include "ringside/services/admin/http_reactors_for_test.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-#include "services/http/http_handler.h"
+#include "ringside/services/http/http_handler.h"
 
 namespace ringside::admin {
 

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "reactor/reactor.h"
-#include "reactor/test_client.h"
-#include "services/http/http_app.h"
-#include "services/http/http_handler.h"
+#include "ringside/reactor/reactor.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/services/http/http_app.h"
+#include "ringside/services/http/http_handler.h"
 
 namespace ringside::admin {
 

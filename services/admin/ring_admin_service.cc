@@ -1,4 +1,4 @@
-#include "services/admin/ring_admin_service.h"
+#include "ringside/services/admin/ring_admin_service.h"
 
 #include <algorithm>
 #include <chrono>
@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "services/admin/bearer_token.h"
+#include "ringside/services/admin/bearer_token.h"
 
 namespace ringside::admin {
 namespace {

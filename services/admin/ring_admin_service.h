@@ -40,8 +40,8 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/reactor.h"
-#include "services/admin/admin.grpc.pb.h"
+#include "ringside/reactor/reactor.h"
+#include "ringside/services/admin/admin.grpc.pb.h"
 
 namespace ringside::admin {
 

@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/test_client.h"
-#include "services/admin/http_reactors_for_test.h"
-#include "services/admin/ring_admin_service.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/services/admin/http_reactors_for_test.h"
+#include "ringside/services/admin/ring_admin_service.h"
 
 namespace ringside::admin {
 namespace {

@@ -1,6 +1,6 @@
 // RingAdmin over real gRPC against two running reactors (HTTP, shared port) with live
 // loopback connections, in incremental and shared buffer mode.
-#include "services/admin/ring_admin_service.h"
+#include "ringside/services/admin/ring_admin_service.h"
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -14,10 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/test_client.h"
-#include "services/admin/admin.grpc.pb.h"
-#include "services/admin/admin_server.h"
-#include "services/admin/http_reactors_for_test.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/services/admin/admin.grpc.pb.h"
+#include "ringside/services/admin/admin_server.h"
+#include "ringside/services/admin/http_reactors_for_test.h"
 
 namespace ringside::admin {
 namespace {

@@ -6,7 +6,7 @@
 #ifndef RINGSIDE_SERVICES_ECHO_ECHO_HANDLER_H_
 #define RINGSIDE_SERVICES_ECHO_ECHO_HANDLER_H_
 
-#include "reactor/connection_handler.h"
+#include "ringside/reactor/connection_handler.h"
 
 namespace ringside {
 

@@ -1,4 +1,4 @@
-#include "services/http/conformance_cases.h"
+#include "ringside/services/http/conformance_cases.h"
 
 #include <string>
 

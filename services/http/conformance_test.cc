@@ -22,9 +22,9 @@
 #include <tuple>
 #include <vector>
 
-#include "reactor/test_client.h"
-#include "services/http/conformance_cases.h"
-#include "services/http/test_http_server.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/services/http/conformance_cases.h"
+#include "ringside/services/http/test_http_server.h"
 
 namespace ringside::http {
 namespace {

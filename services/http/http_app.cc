@@ -1,4 +1,4 @@
-#include "services/http/http_app.h"
+#include "ringside/services/http/http_app.h"
 
 #include <charconv>
 #include <cstdint>
@@ -6,7 +6,7 @@
 #include <string_view>
 #include <utility>
 
-#include "net/http_response.h"
+#include "ringside/net/http_response.h"
 
 namespace ringside::http {
 namespace {

@@ -27,9 +27,9 @@
 
 #include <string>
 
-#include "net/date_cache.h"
-#include "net/http_parser.h"
-#include "net/http_response.h"
+#include "ringside/net/date_cache.h"
+#include "ringside/net/http_parser.h"
+#include "ringside/net/http_response.h"
 
 namespace ringside::http {
 

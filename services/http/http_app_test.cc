@@ -1,10 +1,10 @@
-#include "services/http/http_app.h"
+#include "ringside/services/http/http_app.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "net/http_parser.h"
+#include "ringside/net/http_parser.h"
 
 namespace ringside::http {
 namespace {

@@ -1,4 +1,4 @@
-#include "services/http/http_handler.h"
+#include "ringside/services/http/http_handler.h"
 
 #include <algorithm>
 #include <functional>
@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
-#include "net/http_response.h"
-#include "reactor/reactor.h"
+#include "ringside/net/http_response.h"
+#include "ringside/reactor/reactor.h"
 
 namespace ringside::http {
 namespace {

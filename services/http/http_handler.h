@@ -40,11 +40,11 @@
 #include <string>
 #include <vector>
 
-#include "buffers/buffer_lease.h"
-#include "net/http_parser.h"
-#include "reactor/connection_handler.h"
-#include "services/http/http_app.h"
-#include "services/http/worker_pool.h"
+#include "ringside/buffers/buffer_lease.h"
+#include "ringside/net/http_parser.h"
+#include "ringside/reactor/connection_handler.h"
+#include "ringside/services/http/http_app.h"
+#include "ringside/services/http/worker_pool.h"
 
 namespace ringside::http {
 

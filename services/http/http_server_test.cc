@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "reactor/reactor.h"
-#include "reactor/test_client.h"
-#include "services/http/test_http_server.h"
+#include "ringside/reactor/reactor.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/services/http/test_http_server.h"
 
 namespace ringside::http {
 namespace {

@@ -1,10 +1,10 @@
-#include "services/http/test_http_server.h"
+#include "ringside/services/http/test_http_server.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
-#include "net/http_parser.h"
+#include "ringside/net/http_parser.h"
 
 namespace ringside::http {
 

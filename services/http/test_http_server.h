@@ -12,10 +12,10 @@
 #include <cstdint>
 #include <memory>
 
-#include "reactor/reactor.h"
-#include "services/http/http_app.h"
-#include "services/http/http_handler.h"
-#include "services/http/worker_pool.h"
+#include "ringside/reactor/reactor.h"
+#include "ringside/services/http/http_app.h"
+#include "ringside/services/http/http_handler.h"
+#include "ringside/services/http/worker_pool.h"
 
 namespace ringside::http {
 

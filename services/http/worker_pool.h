@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "queue/mpsc_queue.h"
+#include "ringside/queue/mpsc_queue.h"
 
 namespace ringside::http {
 

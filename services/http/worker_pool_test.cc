@@ -1,4 +1,4 @@
-#include "services/http/worker_pool.h"
+#include "ringside/services/http/worker_pool.h"
 
 #include <atomic>
 #include <chrono>

@@ -1,11 +1,11 @@
-#include "tests/soak/admin_figures.h"
+#include "ringside/tests/soak/admin_figures.h"
 
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
 
 #include "absl/status/status.h"
-#include "services/admin/admin.grpc.pb.h"
+#include "ringside/services/admin/admin.grpc.pb.h"
 
 namespace ringside::soak {
 

@@ -20,9 +20,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "reactor/test_client.h"
-#include "services/admin/admin.grpc.pb.h"
-#include "tests/soak/server_process.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/services/admin/admin.grpc.pb.h"
+#include "ringside/tests/soak/server_process.h"
 
 namespace ringside::soak {
 namespace {

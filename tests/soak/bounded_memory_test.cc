@@ -25,10 +25,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "reactor/test_client.h"
-#include "tests/soak/admin_figures.h"
-#include "tests/soak/http_exchange.h"
-#include "tests/soak/server_process.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/tests/soak/admin_figures.h"
+#include "ringside/tests/soak/http_exchange.h"
+#include "ringside/tests/soak/server_process.h"
 
 namespace ringside::soak {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/soak/http_exchange.h"
+#include "ringside/tests/soak/http_exchange.h"
 
 #include <cctype>
 #include <utility>

@@ -1,6 +1,6 @@
 // The response checker must reject what it should, or the soak proves nothing: a byte
 // changed anywhere, a malformed Date, bytes nobody asked for; and accept any fragmentation.
-#include "tests/soak/http_exchange.h"
+#include "ringside/tests/soak/http_exchange.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "tests/soak/load_connection.h"
+#include "ringside/tests/soak/load_connection.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/soak/http_exchange.h"
+#include "ringside/tests/soak/http_exchange.h"
 
 namespace ringside::soak {
 

@@ -26,12 +26,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "reactor/test_client.h"
-#include "tests/soak/admin_figures.h"
-#include "tests/soak/http_exchange.h"
-#include "tests/soak/load_connection.h"
-#include "tests/soak/server_process.h"
-#include "tests/soak/unprivileged_command.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/tests/soak/admin_figures.h"
+#include "ringside/tests/soak/http_exchange.h"
+#include "ringside/tests/soak/load_connection.h"
+#include "ringside/tests/soak/server_process.h"
+#include "ringside/tests/soak/unprivileged_command.h"
 
 namespace ringside::soak {
 namespace {

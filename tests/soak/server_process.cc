@@ -1,4 +1,4 @@
-#include "tests/soak/server_process.h"
+#include "ringside/tests/soak/server_process.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 #include "gtest/gtest.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "tests/process_memory.h"
+#include "ringside/tests/process_memory.h"
 #include "tools/cpp/runfiles/runfiles.h"
 
 namespace ringside::soak {

@@ -29,10 +29,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "reactor/test_client.h"
-#include "tests/soak/http_exchange.h"
-#include "tests/soak/load_connection.h"
-#include "tests/soak/server_process.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/tests/soak/http_exchange.h"
+#include "ringside/tests/soak/load_connection.h"
+#include "ringside/tests/soak/server_process.h"
 
 namespace ringside::soak {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/soak/soak.h"
+#include "ringside/tests/soak/soak.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,11 +13,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "buffers/buffer_manager.h"
-#include "reactor/test_client.h"
-#include "tests/soak/http_exchange.h"
-#include "tests/soak/load_connection.h"
-#include "tests/soak/server_process.h"
+#include "ringside/buffers/buffer_manager.h"
+#include "ringside/reactor/test_client.h"
+#include "ringside/tests/soak/http_exchange.h"
+#include "ringside/tests/soak/load_connection.h"
+#include "ringside/tests/soak/server_process.h"
 
 namespace ringside::soak {
 namespace {

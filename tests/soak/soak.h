@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/soak/admin_figures.h"
+#include "ringside/tests/soak/admin_figures.h"
 
 namespace ringside::soak {
 

@@ -11,8 +11,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "tests/soak/server_process.h"
-#include "tests/soak/soak.h"
+#include "ringside/tests/soak/server_process.h"
+#include "ringside/tests/soak/soak.h"
 
 ABSL_FLAG(int, seconds, 300, "length of the measured churn, per mode");
 ABSL_FLAG(std::string, mode, "both", "incremental, shared or both");

@@ -5,8 +5,8 @@
 
 #include <cstdio>
 
-#include "tests/soak/server_process.h"
-#include "tests/soak/soak.h"
+#include "ringside/tests/soak/server_process.h"
+#include "ringside/tests/soak/soak.h"
 
 namespace ringside::soak {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/soak/unprivileged_command.h"
+#include "ringside/tests/soak/unprivileged_command.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

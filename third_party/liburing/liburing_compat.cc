@@ -1,4 +1,4 @@
-#include "third_party/liburing/liburing_compat.h"
+#include "ringside/third_party/liburing/liburing_compat.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

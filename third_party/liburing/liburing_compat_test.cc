@@ -1,4 +1,4 @@
-#include "third_party/liburing/liburing_compat.h"
+#include "ringside/third_party/liburing/liburing_compat.h"
 
 #include <gtest/gtest.h>
 
