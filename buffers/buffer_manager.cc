@@ -1,5 +1,6 @@
 #include "ringside/buffers/buffer_manager.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -26,6 +27,7 @@ BufferManager::~BufferManager() {
   // Rings unregister in their destructors; the io_uring must still be alive here.
   slots_.clear();
   pool_.clear();
+  pool_released_ = 0;
 }
 
 absl::Status BufferManager::Init() {
@@ -68,6 +70,7 @@ absl::StatusOr<std::unique_ptr<BufferRing>> BufferManager::NewConnectionRing() {
   if (!pool_.empty()) {
     std::unique_ptr<BufferRing> ring = std::move(pool_.back());
     pool_.pop_back();
+    pool_released_ = std::min(pool_released_, pool_.size());
     ++stats_.pool_reuses;
     return ring;
   }
@@ -153,11 +156,20 @@ void BufferManager::ReturnToPool(std::unique_ptr<BufferRing> ring) {
     Destroy(std::move(ring));
     return;
   }
-  if (pool_.size() >= config_.pool_resident_rings) {
-    ring->ReleaseMemory();
-    ++stats_.ring_syscalls;
-  }
   pool_.push_back(std::move(ring));
+  // The pool is taken from its end, so only its last pool_resident_rings stay resident: the
+  // ring this push moved below them gives its slab back, unless it has done so already.
+  // Returning the ring just pushed instead (the next one to be reused) cost a madvise on
+  // nearly every close of a churning load whose pool hovered above the watermark (21,531
+  // madvise calls in 36,000 connections), and a page fault on its next receive.
+  if (pool_.size() > config_.pool_resident_rings) {
+    const size_t leaving = pool_.size() - config_.pool_resident_rings - 1;
+    if (leaving >= pool_released_) {
+      pool_[leaving]->ReleaseMemory();
+      ++stats_.ring_syscalls;
+    }
+    pool_released_ = leaving + 1;
+  }
 }
 
 void BufferManager::Destroy(std::unique_ptr<BufferRing> ring) {

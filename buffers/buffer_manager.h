@@ -22,7 +22,8 @@
 //   manager.DetachRing(*ring);          // connection closed or idle
 //
 // Torn-down rings go to a pool, registered and with their bgid, so connection churn costs
-// no syscalls; pooled slabs beyond a watermark are madvise()d back to the kernel, and
+// no syscalls; pooled slabs below the pool's last pool_resident_rings (the pool is taken
+// from its end) are madvise()d back to the kernel, once each, and
 // beyond a second watermark rings are unregistered and unmapped. A ring detached while
 // leases still point into it stays mapped until the last lease is released.
 //
@@ -65,8 +66,8 @@ struct BufferManagerConfig {
   uint16_t first_bgid = 2;             // incremental bgids come from [first, last]
   uint16_t last_bgid = 65535;
   size_t budget_bytes = size_t{4} << 30;  // slab bytes of all rings, live and pooled
-  size_t pool_max_rings = 256;            // pooled rings kept registered
-  size_t pool_resident_rings = 32;        // pooled rings whose slab stays resident
+  size_t pool_max_rings = 64;             // pooled rings kept registered
+  size_t pool_resident_rings = 64;        // pooled rings whose slab stays resident
   bool simulate_incremental_unsupported = false;
 };
 
@@ -178,6 +179,8 @@ class BufferManager final : public ReleaseSink {
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> dirty_slots_;
   std::vector<std::unique_ptr<BufferRing>> pool_;
+  // pool_[0, pool_released_) have given their slabs back (and were not reused since).
+  size_t pool_released_ = 0;
   RingId shared_{.slot = UINT32_MAX};  // names no slot until InitShared
   BufferManagerStats stats_;
 };

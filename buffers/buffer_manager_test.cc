@@ -230,7 +230,10 @@ TEST(BufferManagerTest, KernelWithoutIncrementalFallsBackToShared) {
   EXPECT_EQ(f.manager.stats().bgids_in_use, 0u);
 }
 
-TEST(BufferManagerTest, PoolBeyondResidentWatermarkGivesMemoryBack) {
+// Beyond the watermark a pooled ring gives its slab back, once: churn around the watermark
+// reuses the resident ring, and the ring that gave its slab back does not do it again
+// while it sits in the pool.
+TEST(BufferManagerTest, PoolBeyondResidentWatermarkGivesMemoryBackOnce) {
   BufferManagerConfig config = Incremental();
   config.pool_resident_rings = 1;
   Fixture f(config);
@@ -241,6 +244,10 @@ TEST(BufferManagerTest, PoolBeyondResidentWatermarkGivesMemoryBack) {
   EXPECT_EQ(f.manager.stats().ring_syscalls, before);
   f.manager.DetachRing(b);
   EXPECT_EQ(f.manager.stats().ring_syscalls, before + 1) << "one madvise";
+  const uint64_t reuses = f.manager.stats().pool_reuses;
+  for (int i = 0; i < 10; ++i) f.manager.DetachRing(*f.manager.AttachRing());
+  EXPECT_EQ(f.manager.stats().ring_syscalls, before + 1) << "no madvise per churned ring";
+  EXPECT_EQ(f.manager.stats().pool_reuses, reuses + 10);
 }
 
 TEST(BufferManagerTest, DetachThenReattachKeepsTheByteStreamExact) {

@@ -43,13 +43,13 @@ void FormatImfFixdate(int64_t seconds, char* out) {
 
 }  // namespace
 
-DateCache::DateCache() : DateCache(CoarseRealtimeSeconds) {}
+DateCache::DateCache() : DateCache(Clock()) {}
 
 DateCache::DateCache(Clock clock)
     : clock_(std::move(clock)), second_(std::numeric_limits<int64_t>::min()), text_{} {}
 
 std::string_view DateCache::Now() {
-  const int64_t now = clock_();
+  const int64_t now = clock_ ? clock_() : CoarseRealtimeSeconds();
   if (now != second_) {
     second_ = now;
     FormatImfFixdate(now, text_);

@@ -22,7 +22,8 @@ namespace ringside::net {
 
 class DateCache {
  public:
-  // Seconds since the Unix epoch. Tests inject one to pin the time.
+  // Seconds since the Unix epoch. Tests inject one to pin the time; the default reads
+  // CLOCK_REALTIME_COARSE directly (no call through a std::function per response).
   using Clock = std::function<int64_t()>;
 
   // "Sun, 06 Nov 1994 08:49:37 GMT"
@@ -35,7 +36,7 @@ class DateCache {
   std::string_view Now();
 
  private:
-  Clock clock_;
+  Clock clock_;  // empty: the coarse real-time clock
   int64_t second_;
   char text_[kSize];
 };

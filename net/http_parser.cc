@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <limits>
 
@@ -204,6 +205,11 @@ void HttpParser::StartRequest() {
   lines_.Reset(0);
   empty_lines_ = 0;
   fields_.clear();
+}
+
+void HttpParser::EndBodilessRequest() {
+  assert(state_ == State::kFixedBody && remaining_ == 0);
+  StartRequest();
 }
 
 ParseResult HttpParser::Parse(std::string_view input, HttpRequest* request) {

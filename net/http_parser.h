@@ -194,6 +194,19 @@ class HttpParser {
     return state_ == State::kFixedBody || state_ == State::kChunkedBody;
   }
 
+  // After kHead of a request without a body (!has_body()): ends the request as the
+  // kComplete (consumed 0) that the next Parse would return, without that call. A caller
+  // that answers such a request at its head saves a call per request.
+  void EndBodilessRequest();
+
+  // True when nothing of a request has been seen since the last kComplete (or Reset): a
+  // caller with no input left may then drop this parser's state, or use another parser in
+  // the same state, for the connection's next request.
+  bool at_request_start() const {
+    // bytes_needed_ is 1 after a call that saw no input.
+    return state_ == State::kRequestLine && bytes_needed_ <= 1 && empty_lines_ == 0;
+  }
+
   // Forgets the current request (and a sticky error); the next input starts a new request.
   void Reset();
 

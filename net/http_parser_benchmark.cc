@@ -60,6 +60,31 @@ void BM_ParsePipelined(benchmark::State& state) {
 }
 BENCHMARK(BM_ParsePipelined);
 
+// As HttpHandler parses: a head without a body is ended there (EndBodilessRequest) instead
+// of by a second Parse returning kComplete.
+void BM_ParsePipelinedEndingAtTheHead(benchmark::State& state) {
+  const std::string batch = PipelinedBatch();
+  HttpParser parser;
+  HttpRequest request;
+  for (auto _ : state) {
+    std::string_view input = batch;
+    int n = 0;
+    for (;;) {
+      const ParseResult r = parser.Parse(input, &request);
+      if (r.status != ParseStatus::kHead) break;
+      benchmark::DoNotOptimize(request.path.data());
+      parser.EndBodilessRequest();
+      input.remove_prefix(r.consumed);
+      ++n;
+    }
+    if (n != kDepth) state.SkipWithError("a request did not parse");
+  }
+  state.counters["ns/request"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * kDepth,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ParsePipelinedEndingAtTheHead);
+
 void BM_AppendResponses(benchmark::State& state) {
   DateCache date;
   std::string out;

@@ -93,6 +93,29 @@ TEST(HttpParserTest, ParsesAnOriginFormRequest) {
 
 // ---- Request line ----
 
+TEST(HttpParserTest, EndingABodilessRequestAtItsHeadStartsTheNext) {
+  HttpParser parser;
+  HttpRequest request;
+  std::string_view input =
+      "GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\n"
+      "Content-Length: 2\r\n\r\nok";
+  ParseResult r = parser.Parse(input, &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_EQ(request.path, "/a");
+  ASSERT_FALSE(request.has_body());
+  parser.EndBodilessRequest();
+  EXPECT_TRUE(parser.at_request_start());
+  input.remove_prefix(r.consumed);
+  r = parser.Parse(input, &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_EQ(request.path, "/b");
+  EXPECT_EQ(request.body_length, 2u);
+  input.remove_prefix(r.consumed);
+  r = parser.Parse(input, &request);
+  ASSERT_EQ(r.status, ParseStatus::kBody);
+  EXPECT_EQ(r.body_segment, "ok");
+}
+
 TEST(HttpParserTest, MethodMustBeAToken) {
   EXPECT_EQ(ErrorOf(WithLine("G(T / HTTP/1.1")), 400);
   EXPECT_EQ(ErrorOf(WithLine("G\x01T / HTTP/1.1")), 400);

@@ -2,7 +2,6 @@
 // a handler, or is refused (limits, shutdown) and counted. Out of file descriptors,
 // the listener backs off instead of re-arming into the same failure.
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -99,15 +98,14 @@ void Reactor::Impl::StopAccepting() {
   listen_fd_ = -1;
 }
 // A connection admitted past the limits; it gives its place back in MaybeFree.
+// TCP_NODELAY comes from the listener (sockets.cc).
 void Reactor::Impl::NewConnection(int fd) {
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   Connection& c = TakeSlot();
   c.in_use = true;
   c.fd = fd;
   c.id = NextConnectionId();
   c.handler = handlers_();
-  c.stats = ConnectionStats{};
+  c.stats = ConnectionCounters{};
   c.last_activity_ms = now_ms_;
   c.timer_deadline_ms = 0;
   c.phase = Phase::kOpen;

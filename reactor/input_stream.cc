@@ -8,78 +8,105 @@ namespace ringside {
 namespace {
 
 constexpr size_t kRetainedCopyCapacity = 16 << 10;
+// States a thread keeps for the next streams that receive: one per connection holding
+// unconsumed bytes at once is what a reactor needs; more are freed.
+constexpr size_t kKeptStates = 64;
 
 }  // namespace
 
+InputStream::FreeList& InputStream::FreeStates() {
+  thread_local FreeList free_states;
+  return free_states;
+}
+
+InputStream::State& InputStream::Hold() {
+  if (s_ == nullptr) {
+    FreeList& free_states = FreeStates();
+    if (free_states.empty()) {
+      s_ = std::make_unique<State>();
+    } else {
+      s_ = std::move(free_states.back());
+      free_states.pop_back();
+    }
+  }
+  return *s_;
+}
+
 std::string_view InputStream::pending() const {
-  if (!copy_.empty()) return std::string_view(copy_).substr(begin_);
-  return std::string_view(current_.data() + begin_, end_ - begin_);
+  if (s_ == nullptr) return {};
+  const State& s = *s_;
+  if (!s.copy.empty()) return std::string_view(s.copy).substr(s.begin);
+  return std::string_view(s.current.data() + s.begin, s.end - s.begin);
 }
 
 void InputStream::Append(BufferLease lease) {
   if (lease.size() == 0) return;
-  if (copy_.empty()) {
-    if (begin_ == end_) {
-      current_ = std::move(lease);
-      begin_ = 0;
-      end_ = current_.size();
+  State& s = Hold();
+  if (s.copy.empty()) {
+    if (s.begin == s.end) {
+      s.current = std::move(lease);
+      s.begin = 0;
+      s.end = s.current.size();
       return;
     }
-    if (lease.release_word() == current_.release_word() &&
-        lease.data() == current_.data() + end_) {
-      // Same buffer, right behind the pending bytes: widen the view; current_ already
+    if (lease.release_word() == s.current.release_word() &&
+        lease.data() == s.current.data() + s.end) {
+      // Same buffer, right behind the pending bytes: widen the view; current already
       // holds the buffer. (Adjacent bids are adjacent in memory too, hence the word check.)
-      end_ += lease.size();
+      s.end += lease.size();
       return;
     }
-    copy_.assign(current_.data() + begin_, end_ - begin_);
-    copied_bytes_ += end_ - begin_;
-    current_.Reset();
-    begin_ = 0;
-  } else if (tail_.holds_buffer() && lease.release_word() == tail_.release_word() &&
-             lease.data() == tail_.data() + (copy_.size() - tail_at_)) {
-    copy_.append(lease.data(), lease.size());
+    s.copy.assign(s.current.data() + s.begin, s.end - s.begin);
+    copied_bytes_ += s.end - s.begin;
+    s.current.Reset();
+    s.begin = 0;
+  } else if (s.tail.holds_buffer() && lease.release_word() == s.tail.release_word() &&
+             lease.data() == s.tail.data() + (s.copy.size() - s.tail_at)) {
+    s.copy.append(lease.data(), lease.size());
     copied_bytes_ += lease.size();
     return;
   }
-  tail_at_ = copy_.size();
-  copy_.append(lease.data(), lease.size());
+  s.tail_at = s.copy.size();
+  s.copy.append(lease.data(), lease.size());
   copied_bytes_ += lease.size();
-  tail_ = std::move(lease);
+  s.tail = std::move(lease);
 }
 
 void InputStream::Consume(size_t n) {
-  begin_ += n;
-  if (copy_.empty()) {
-    if (begin_ == end_) Clear();
+  if (s_ == nullptr) return;
+  State& s = *s_;
+  s.begin += n;
+  if (s.copy.empty()) {
+    if (s.begin == s.end) Clear();
     return;
   }
-  if (begin_ == copy_.size()) {
+  if (s.begin == s.copy.size()) {
     Clear();
     return;
   }
-  if (tail_.holds_buffer() && begin_ >= tail_at_) {
+  if (s.tail.holds_buffer() && s.begin >= s.tail_at) {
     // The straddling prefix is gone: view the newest buffer directly again.
-    const size_t skip = begin_ - tail_at_;
-    const size_t len = copy_.size() - tail_at_;
-    current_ = std::move(tail_);
-    begin_ = skip;
-    end_ = len;
-    copy_.clear();
+    const size_t skip = s.begin - s.tail_at;
+    const size_t len = s.copy.size() - s.tail_at;
+    s.current = std::move(s.tail);
+    s.begin = skip;
+    s.end = len;
+    s.copy.clear();
   }
 }
 
 BufferLease InputStream::Lend(size_t n) {
   BufferLease lent;
   if (n == 0) return lent;
-  if (pin_buffers_ && copy_.empty()) {
-    lent = current_.Share(begin_, n);
-  } else if (pin_buffers_ && tail_.holds_buffer() && begin_ >= tail_at_) {
-    lent = tail_.Share(begin_ - tail_at_, n);
-  } else if (!copy_.empty() && begin_ == 0 && n == copy_.size()) {
+  State& s = *s_;
+  if (pin_buffers_ && s.copy.empty()) {
+    lent = s.current.Share(s.begin, n);
+  } else if (pin_buffers_ && s.tail.holds_buffer() && s.begin >= s.tail_at) {
+    lent = s.tail.Share(s.begin - s.tail_at, n);
+  } else if (!s.copy.empty() && s.begin == 0 && n == s.copy.size()) {
     // All of the joined copy: handed over as it is, not copied again.
-    lent = SharedBytes::Adopt(std::move(copy_));
-    copy_.clear();
+    lent = SharedBytes::Adopt(std::move(s.copy));
+    s.copy.clear();
     Clear();
     return lent;
   } else {
@@ -97,30 +124,37 @@ void InputStream::CopyOut(size_t n, std::string* out) {
 }
 
 void InputStream::Unpin() {
-  if (copy_.empty()) {
-    if (!current_.holds_buffer()) return;
-    copy_.assign(current_.data() + begin_, end_ - begin_);
-    copied_bytes_ += end_ - begin_;
-    current_.Reset();
-    begin_ = 0;
-    end_ = 0;
+  if (s_ == nullptr) return;
+  State& s = *s_;
+  if (s.copy.empty()) {
+    if (!s.current.holds_buffer()) return;
+    s.copy.assign(s.current.data() + s.begin, s.end - s.begin);
+    copied_bytes_ += s.end - s.begin;
+    s.current.Reset();
+    s.begin = 0;
+    s.end = 0;
     return;
   }
-  // Copy mode: the tail buffer's bytes are in copy_ already.
-  tail_.Reset();
+  // Copy mode: the tail buffer's bytes are in copy already.
+  s.tail.Reset();
 }
 
 void InputStream::Clear() {
-  current_.Reset();
-  tail_.Reset();
+  if (s_ == nullptr) return;
+  State& s = *s_;
+  s.current.Reset();
+  s.tail.Reset();
   // A typical request's worth of copy buffer is kept for the next straddle; one grown by a
-  // large request is not, or every connection slot would keep its largest request forever.
-  if (copy_.capacity() > kRetainedCopyCapacity) {
-    std::string().swap(copy_);
+  // large request is not, or every kept State would hold its largest request forever.
+  if (s.copy.capacity() > kRetainedCopyCapacity) {
+    std::string().swap(s.copy);
   } else {
-    copy_.clear();
+    s.copy.clear();
   }
-  begin_ = end_ = tail_at_ = 0;
+  s.begin = s.end = s.tail_at = 0;
+  FreeList& free_states = FreeStates();
+  if (free_states.size() < kKeptStates) free_states.push_back(std::move(s_));
+  s_.reset();
 }
 
 }  // namespace ringside

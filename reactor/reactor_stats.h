@@ -14,7 +14,21 @@
 
 namespace ringside {
 
-struct ConnectionStats {
+// What a live connection counts itself (the Connection keeps only these, so an idle one
+// stays small); a snapshot adds its identity and state (ConnectionStats).
+struct ConnectionCounters {
+  uint64_t recv_completions = 0;
+  uint64_t recv_bytes = 0;
+  uint64_t buf_more_completions = 0;
+  uint64_t buffers_recycled = 0;
+  uint64_t retired_bytes = 0;
+  uint64_t enobufs_stalls = 0;
+  uint64_t stale_releases = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t requests = 0;
+};
+
+struct ConnectionStats : ConnectionCounters {
   uint64_t connection_id = 0;
   uint32_t reactor_id = 0;
   int fd = -1;
@@ -26,16 +40,7 @@ struct ConnectionStats {
   uint32_t bgid = 0;
   uint32_t ring_entries = 0;
   uint32_t buffer_size = 0;
-  uint64_t recv_completions = 0;
-  uint64_t recv_bytes = 0;
-  uint64_t buf_more_completions = 0;
-  uint64_t buffers_recycled = 0;
-  uint64_t retired_bytes = 0;
-  uint64_t enobufs_stalls = 0;
   uint64_t rearms = 0;
-  uint64_t stale_releases = 0;
-  uint64_t bytes_sent = 0;
-  uint64_t requests = 0;
   uint32_t buffers_held = 0;
   // Received bytes the connection holds: unconsumed input, plus (incremental mode) the
   // filled part of every ring buffer a lease still holds.

@@ -3,6 +3,8 @@
 #include "ringside/reactor/reactor.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -116,6 +118,21 @@ TEST_P(ReactorTest, ThousandConcurrentConnectionsEachGetTheirOwnBytes) {
     EXPECT_EQ(bgids.size() + snap.totals.shared_ring_fallbacks, 1000u);
     EXPECT_EQ(snap.totals.shared_ring_fallbacks, snap.totals.buffers.memory_refusals);
   }
+}
+
+// Small responses go out at once: accepted sockets have TCP_NODELAY (inherited from the
+// listener, so an accept costs no setsockopt).
+TEST_P(ReactorTest, AcceptedConnectionsSendWithoutDelay) {
+  auto reactor = StartEcho(Config());
+  TestClient client(reactor->port());
+  client.Send("x");
+  ASSERT_EQ(client.ReadExactly(1), "x");
+  const ReactorSnapshot snap = reactor->Snapshot();
+  ASSERT_EQ(snap.connections.size(), 1u);
+  int nodelay = 0;
+  socklen_t size = sizeof(nodelay);
+  ASSERT_EQ(getsockopt(snap.connections[0].fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &size), 0);
+  EXPECT_NE(nodelay, 0);
 }
 
 TEST_P(ReactorTest, TenThousandConnectionsOpenedAndClosedGiveEveryRingBack) {

@@ -65,7 +65,8 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(SnapshotDetail detail) {
     }
     // The totals are complete; what follows is the connection's own entry.
     if (detail == SnapshotDetail::kTotals) continue;
-    ConnectionStats s = c.stats;
+    ConnectionStats s;
+    static_cast<ConnectionCounters&>(s) = c.stats;
     s.connection_id = c.id;
     s.reactor_id = config_.id;
     s.fd = c.fd;

@@ -4,6 +4,7 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,6 +61,10 @@ absl::StatusOr<int> Listen(const std::string& address, uint16_t port) {
   absl::StatusOr<int> socket_fd = OpenSocket(*where, /*reuse_port=*/true);
   if (!socket_fd.ok()) return socket_fd.status();
   const int fd = *socket_fd;
+  // Accepted sockets inherit TCP_NODELAY from the listener (Linux copies the listener's
+  // TCP state into each child): set once here, not by a setsockopt per connection.
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (bind(fd, reinterpret_cast<sockaddr*>(&where->storage), where->len) != 0 ||
       listen(fd, 4096) != 0) {
     const int err = errno;

@@ -416,6 +416,7 @@ int Main() {
     workers = std::make_unique<http::WorkerPool>(static_cast<size_t>(n));
   }
   std::vector<std::unique_ptr<http::HttpApp>> apps;
+  std::vector<std::unique_ptr<http::HttpHandler::Settings>> handler_settings;
   ReactorGroup group(
       {.reactor = config,
        .reactors = static_cast<uint32_t>(reactors),
@@ -423,11 +424,16 @@ int Main() {
       [&](uint32_t) -> HandlerFactory {
         if (protocol == "echo") return [] { return std::make_unique<EchoHandler>(); };
         apps.push_back(std::make_unique<http::HttpApp>());
-        return [app = apps.back().get(), limits, pool = workers.get(), header_timeout_ms,
-                body_timeout_ms, body_min_rate] {
-          return std::make_unique<http::HttpHandler>(
-              app, limits, pool, static_cast<uint32_t>(header_timeout_ms),
-              static_cast<uint32_t>(body_timeout_ms), static_cast<uint32_t>(body_min_rate));
+        handler_settings.push_back(std::make_unique<http::HttpHandler::Settings>(
+            http::HttpHandler::Settings{
+                .app = apps.back().get(),
+                .limits = limits,
+                .workers = workers.get(),
+                .header_timeout_ms = static_cast<uint32_t>(header_timeout_ms),
+                .body_timeout_ms = static_cast<uint32_t>(body_timeout_ms),
+                .body_min_rate = static_cast<uint32_t>(body_min_rate)}));
+        return [settings = handler_settings.back().get()] {
+          return std::make_unique<http::HttpHandler>(settings);
         };
       });
   if (absl::Status status = group.Start(); !status.ok()) {

@@ -22,8 +22,10 @@ HttpReactorsForTest::HttpReactorsForTest(int count, bool incremental) {
   for (int i = 0; i < count; ++i) {
     config.id = static_cast<uint32_t>(i);
     apps_.push_back(std::make_unique<http::HttpApp>());
-    reactors_.push_back(std::make_unique<Reactor>(config, [app = apps_.back().get()] {
-      return std::make_unique<http::HttpHandler>(app, net::HttpLimits{}, nullptr);
+    settings_.push_back(std::make_unique<http::HttpHandler::Settings>(
+        http::HttpHandler::Settings{.app = apps_.back().get()}));
+    reactors_.push_back(std::make_unique<Reactor>(config, [settings = settings_.back().get()] {
+      return std::make_unique<http::HttpHandler>(settings);
     }));
     const absl::Status started = reactors_.back()->Start();
     if (!started.ok()) {

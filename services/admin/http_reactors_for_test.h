@@ -17,6 +17,7 @@
 #include "ringside/reactor/reactor.h"
 #include "ringside/reactor/test_client.h"
 #include "ringside/services/http/http_app.h"
+#include "ringside/services/http/http_handler.h"
 
 namespace ringside::admin {
 
@@ -37,6 +38,7 @@ class HttpReactorsForTest {
 
  private:
   std::vector<std::unique_ptr<http::HttpApp>> apps_;  // one per reactor thread
+  std::vector<std::unique_ptr<http::HttpHandler::Settings>> settings_;  // likewise
   std::vector<std::unique_ptr<Reactor>> reactors_;
 };
 

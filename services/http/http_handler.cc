@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "ringside/net/http_response.h"
 #include "ringside/reactor/reactor.h"
 
@@ -81,6 +82,16 @@ void Rebase(const char* from, const char* to, net::HttpRequest* request) {
 
 constexpr size_t kKeptWorkerBodyBytes = 64 << 10;
 
+// Exchanges this thread keeps for the next connection that needs one: as many as there are
+// connections in the middle of a request at once, typically a few; more are freed.
+constexpr size_t kKeptExchanges = 64;
+
+bool SameLimits(const net::HttpLimits& a, const net::HttpLimits& b) {
+  return a.max_request_line == b.max_request_line && a.max_header_bytes == b.max_header_bytes &&
+         a.max_headers == b.max_headers && a.max_body == b.max_body &&
+         a.max_chunk_overhead == b.max_chunk_overhead;
+}
+
 // Parses the complete requests of `batch` again and answers them into `responses`.
 void AnswerBatch(WorkerState& worker, std::string_view batch, std::string* responses) {
   for (;;) {
@@ -107,23 +118,68 @@ void AnswerBatch(WorkerState& worker, std::string_view batch, std::string* respo
 
 }  // namespace
 
-HttpHandler::HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
-                         uint32_t header_timeout_ms, uint32_t body_timeout_ms,
-                         uint32_t body_min_rate)
-    : app_(app),
-      limits_(limits),
-      workers_(workers),
-      parser_(limits),
-      header_timeout_ms_(header_timeout_ms),
-      body_timeout_ms_(body_timeout_ms),
-      body_window_bytes_(BodyWindowBytes(body_timeout_ms, body_min_rate)) {}
+struct HttpHandler::Exchange {
+  explicit Exchange(const net::HttpLimits& limits) : parser(limits), limits(limits) {}
+  net::HttpParser parser;
+  const net::HttpLimits limits;  // the parser's: an exchange serves handlers with these
+  net::HttpRequest request;
+  uint64_t body_bytes = 0;  // of the current request's body, as parsed so far
+  uint64_t body_mark = 0;   // body_bytes when the current body window started
+  // Inline: the request whose body is being read. Its head's views point into head.
+  BufferLease head;
+  BodyUse body_use = BodyUse::kDrop;
+  absl::InlinedVector<BufferLease, 4> body;
+  size_t body_leased = 0;
+  std::string body_copy;  // the body past kLeasedBodyBytes
+  // Worker mode: bytes given to the parser and not yet dropped from the input, everything
+  // parsed since the last batch.
+  size_t parsed = 0;
+  size_t batch_end = 0;  // worker mode: where the last complete request ends
+  bool served_here = false;  // worker mode: the current request (an echo) is served inline
+  TimerFor timer_for = TimerFor::kNone;  // what the connection's timer is armed for
+};
+
+std::vector<std::unique_ptr<HttpHandler::Exchange>>& HttpHandler::ExchangePool() {
+  thread_local std::vector<std::unique_ptr<Exchange>> pool;
+  return pool;
+}
+
+HttpHandler::HttpHandler(const Settings* settings) : settings_(settings) {}
+
+HttpHandler::~HttpHandler() = default;
 
 void HttpHandler::OnInput(ConnectionIo& io) {
-  if (workers_ == nullptr) {
+  TakeExchange();
+  if (settings_->workers == nullptr) {
     OnInputInline(io);
   } else {
     OnInputBatched(io);
   }
+  ReturnExchangeIfIdle(io);
+}
+
+void HttpHandler::TakeExchange() {
+  if (x_ != nullptr) return;
+  std::vector<std::unique_ptr<Exchange>>& pool = ExchangePool();
+  // Every handler of a reactor has the same limits; a pool entry made for other limits (a
+  // test's earlier server on a reused thread) is replaced.
+  if (!pool.empty() && SameLimits(pool.back()->limits, settings_->limits)) {
+    x_ = std::move(pool.back());
+    pool.pop_back();
+  } else {
+    x_ = std::make_unique<Exchange>(settings_->limits);
+  }
+}
+
+void HttpHandler::ReturnExchangeIfIdle(ConnectionIo& io) {
+  if (x_ == nullptr || !x_->parser.at_request_start() || !io.input().empty() ||
+      x_->parsed != 0 || x_->batch_end != 0 || x_->served_here || x_->head.holds_buffer() ||
+      !x_->body.empty() || x_->timer_for != TimerFor::kNone) {
+    return;
+  }
+  std::vector<std::unique_ptr<Exchange>>& pool = ExchangePool();
+  if (pool.size() < kKeptExchanges) pool.push_back(std::move(x_));
+  x_.reset();
 }
 
 void HttpHandler::OnInputInline(ConnectionIo& io) {
@@ -131,9 +187,9 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
   bool close_after = false;
   bool completed_any = false;
   while (!close_after) {
-    const std::string_view input = in.pending().substr(parsed_);
-    if (input.size() < parser_.bytes_needed()) break;
-    const net::ParseResult r = parser_.Parse(input, &request_);
+    const std::string_view input = in.pending();
+    if (input.size() < x_->parser.bytes_needed()) break;
+    const net::ParseResult r = x_->parser.Parse(input, &x_->request);
     CountBodyBytes(r);
     if (r.send_continue) Scratch().append(net::kContinueResponse);
     const Step step = Serve(io, r, input);
@@ -141,7 +197,7 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
     if (step == Step::kWait) break;
     if (step == Step::kCompleted) {
       completed_any = true;
-      close_after = !request_.keep_alive;
+      close_after = !x_->request.keep_alive;
     }
   }
   UpdateRequestTimer(io, completed_any);
@@ -159,23 +215,24 @@ HttpHandler::Step HttpHandler::Serve(ConnectionIo& io, const net::ParseResult& r
       Fail(io, r.error_status);
       return Step::kFailed;
     case net::ParseStatus::kHead:
-      if (request_.has_body()) {
+      if (x_->request.has_body()) {
         StartBody(io, r.consumed);
-      } else {
-        parsed_ = r.consumed;  // answered in place at kComplete, which comes next
+        return Step::kNext;
       }
-      return Step::kNext;
+      // Complete at its head, answered from the input in place (the parser is told,
+      // rather than asked once more).
+      x_->parser.EndBodilessRequest();
+      break;
     case net::ParseStatus::kBody:
       TakeSegment(io, r.body_segment.data() - input.data(), r.body_segment.size());
       return Step::kNext;
     case net::ParseStatus::kComplete:
-      io.CountRequest();
-      FinishRequest(io);
-      io.input().Consume(parsed_ + r.consumed);
-      parsed_ = 0;
-      return Step::kCompleted;
+      break;
   }
-  return Step::kWait;
+  io.CountRequest();
+  FinishRequest(io);
+  io.input().Consume(r.consumed);
+  return Step::kCompleted;
 }
 
 // The head of a request with a body: its bytes become a lease (the request's views move
@@ -183,34 +240,34 @@ HttpHandler::Step HttpHandler::Serve(ConnectionIo& io, const net::ParseResult& r
 void HttpHandler::StartBody(ConnectionIo& io, size_t head_size) {
   InputStream& in = io.input();
   const char* const at = in.pending().data();
-  head_ = in.Lend(head_size);
-  Rebase(at, head_.data(), &request_);
-  if (!HttpApp::ReadsBody(request_)) {
-    body_use_ = BodyUse::kDrop;
-  } else if (HttpApp::Echoes(request_) && !request_.chunked &&
-             request_.body_length > kLeasedBodyBytes) {
+  x_->head = in.Lend(head_size);
+  Rebase(at, x_->head.data(), &x_->request);
+  if (!HttpApp::ReadsBody(x_->request)) {
+    x_->body_use = BodyUse::kDrop;
+  } else if (HttpApp::Echoes(x_->request) && !x_->request.chunked &&
+             x_->request.body_length > kLeasedBodyBytes) {
     // Too large to hold in the connection's ring: answer now and send each segment as it
     // arrives (the length is known, so the response needs nothing else from the body).
     StartEchoStream(io);
   } else {
-    body_use_ = BodyUse::kKeep;
+    x_->body_use = BodyUse::kKeep;
   }
 }
 
 void HttpHandler::StartEchoStream(ConnectionIo& io) {
-  const size_t kept = body_leased_ + body_copy_.size();
-  if (request_.chunked) {
+  const size_t kept = x_->body_leased + x_->body_copy.size();
+  if (x_->request.chunked) {
     // The parser refuses chunked HTTP/1.0 requests (400), so the client takes chunked.
-    body_use_ = BodyUse::kStreamChunked;
-    app_->AppendEchoHead(request_, std::nullopt, &Scratch());
+    x_->body_use = BodyUse::kStreamChunked;
+    app().AppendEchoHead(x_->request, std::nullopt, &Scratch());
     if (kept > 0) {
       net::AppendChunkSize(kept, &Scratch());
       AppendKeptBody(io);
       Scratch().append("\r\n");
     }
   } else {
-    body_use_ = BodyUse::kStream;
-    app_->AppendEchoHead(request_, request_.body_length, &Scratch());
+    x_->body_use = BodyUse::kStream;
+    app().AppendEchoHead(x_->request, x_->request.body_length, &Scratch());
     AppendKeptBody(io);
   }
   FlushScratch(io);
@@ -218,18 +275,18 @@ void HttpHandler::StartEchoStream(ConnectionIo& io) {
 
 void HttpHandler::AppendKeptBody(ConnectionIo& io) {
   FlushScratch(io);
-  for (BufferLease& segment : body_) io.output().AppendLease(std::move(segment));
-  body_.clear();
-  body_leased_ = 0;
-  if (!body_copy_.empty()) {
-    io.output().AppendShared(std::make_shared<const std::string>(std::move(body_copy_)));
+  for (BufferLease& segment : x_->body) io.output().AppendLease(std::move(segment));
+  x_->body.clear();
+  x_->body_leased = 0;
+  if (!x_->body_copy.empty()) {
+    io.output().AppendShared(std::make_shared<const std::string>(std::move(x_->body_copy)));
   }
-  std::string().swap(body_copy_);
+  std::string().swap(x_->body_copy);
 }
 
 void HttpHandler::StreamSegment(ConnectionIo& io, size_t size) {
   std::string& scratch = Scratch();
-  if (body_use_ == BodyUse::kStream) {
+  if (x_->body_use == BodyUse::kStream) {
     FlushScratch(io);
     io.output().AppendLease(io.input().Lend(size));
     return;
@@ -248,7 +305,7 @@ void HttpHandler::StreamSegment(ConnectionIo& io, size_t size) {
 void HttpHandler::TakeSegment(ConnectionIo& io, size_t framing, size_t size) {
   InputStream& in = io.input();
   in.Consume(framing);
-  switch (body_use_) {
+  switch (x_->body_use) {
     case BodyUse::kDrop:
       in.Consume(size);
       return;
@@ -257,21 +314,21 @@ void HttpHandler::TakeSegment(ConnectionIo& io, size_t framing, size_t size) {
       StreamSegment(io, size);
       return;
     case BodyUse::kKeep: {
-      const size_t kept = body_leased_ + body_copy_.size();
+      const size_t kept = x_->body_leased + x_->body_copy.size();
       const bool fits = kept + size <= kLeasedBodyBytes;
-      if (body_copy_.empty() && fits && io.can_hold_input()) {
+      if (x_->body_copy.empty() && fits && io.can_hold_input()) {
         // Leased while the ring can spare its buffers; once copying starts, it goes on, so
         // the leased bytes stay a prefix of the body.
-        body_.push_back(in.Lend(size));
-        body_leased_ += size;
-      } else if (HttpApp::Echoes(request_) && request_.chunked && !fits) {
+        x_->body.push_back(in.Lend(size));
+        x_->body_leased += size;
+      } else if (HttpApp::Echoes(x_->request) && x_->request.chunked && !fits) {
         // A chunked echo past what a request may keep: its response starts now, in chunks,
         // and the rest of its body goes out as it arrives. (Under kLeasedBodyBytes it is
         // copied when the ring runs low, so that its answer does not depend on that.)
         StartEchoStream(io);
         StreamSegment(io, size);
       } else {
-        in.CopyOut(size, &body_copy_);
+        in.CopyOut(size, &x_->body_copy);
       }
       return;
     }
@@ -279,34 +336,35 @@ void HttpHandler::TakeSegment(ConnectionIo& io, size_t framing, size_t size) {
 }
 
 void HttpHandler::FinishRequest(ConnectionIo& io) {
-  if (!head_.holds_buffer()) {
+  if (!x_->head.holds_buffer()) {
     // A request without a body (the pipelined common case): answered from the input in
     // place, nothing to let go.
-    app_->Handle(request_, {}, &Scratch());
+    app().Handle(x_->request, {}, &Scratch());
     if (Scratch().size() >= kScratchFlushBytes) FlushScratch(io);
     return;
   }
-  if (body_use_ == BodyUse::kStream) {
+  if (x_->body_use == BodyUse::kStream) {
     // Answered at its head; its body went out as it came.
-  } else if (body_use_ == BodyUse::kStreamChunked) {
+  } else if (x_->body_use == BodyUse::kStreamChunked) {
     Scratch().append(net::kLastChunk);
-  } else if (HttpApp::Echoes(request_)) {
-    app_->AppendEchoHead(request_, body_leased_ + body_copy_.size(), &Scratch());
+  } else if (HttpApp::Echoes(x_->request)) {
+    app().AppendEchoHead(x_->request, x_->body_leased + x_->body_copy.size(),
+                         &Scratch());
     AppendKeptBody(io);
-  } else if (body_.size() == 1 && body_copy_.empty()) {
-    app_->Handle(request_, body_[0].view(), &Scratch());
+  } else if (x_->body.size() == 1 && x_->body_copy.empty()) {
+    app().Handle(x_->request, x_->body[0].view(), &Scratch());
   } else {
     std::string joined;
-    for (const BufferLease& segment : body_) joined.append(segment.view());
-    joined.append(body_copy_);
-    app_->Handle(request_, joined, &Scratch());
+    for (const BufferLease& segment : x_->body) joined.append(segment.view());
+    joined.append(x_->body_copy);
+    app().Handle(x_->request, joined, &Scratch());
   }
   if (Scratch().size() >= kScratchFlushBytes) FlushScratch(io);
-  head_.Reset();
-  body_.clear();
-  body_leased_ = 0;
-  std::string().swap(body_copy_);
-  body_use_ = BodyUse::kDrop;
+  x_->head.Reset();
+  x_->body.clear();
+  x_->body_leased = 0;
+  std::string().swap(x_->body_copy);
+  x_->body_use = BodyUse::kDrop;
 }
 
 void HttpHandler::Fail(ConnectionIo& io, int status) {
@@ -315,9 +373,14 @@ void HttpHandler::Fail(ConnectionIo& io, int status) {
   // streamed echo) gets no error response after it: it ends short (a chunked one without
   // its last chunk), and the close tells the client.
   io.CountRejectedRequest();
-  if (!response_under_way()) app_->HandleParseError(status, &Scratch());
+  if (!response_under_way()) app().HandleParseError(status, &Scratch());
   FlushScratch(io);
   io.CloseAfterFlush();
+}
+
+bool HttpHandler::response_under_way() const {
+  return x_ != nullptr &&
+         (x_->body_use == BodyUse::kStream || x_->body_use == BodyUse::kStreamChunked);
 }
 
 void HttpHandler::OnInputBatched(ConnectionIo& io) {
@@ -326,45 +389,46 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
   bool completed_any = false;
   int error_status = 0;
   while (!close_after && error_status == 0) {
-    const std::string_view input = in.pending().substr(parsed_);
-    if (input.size() < parser_.bytes_needed()) break;
-    const net::ParseResult r = parser_.Parse(input, &request_);
-    if (r.status == net::ParseStatus::kHead && !served_here_ && HttpApp::Echoes(request_) &&
-        request_.has_body()) {
-      if (batch_end_ > 0) {
+    const std::string_view input = in.pending().substr(x_->parsed);
+    if (input.size() < x_->parser.bytes_needed()) break;
+    const net::ParseResult r = x_->parser.Parse(input, &x_->request);
+    if (r.status == net::ParseStatus::kHead && !x_->served_here &&
+        HttpApp::Echoes(x_->request) && x_->request.has_body()) {
+      if (x_->batch_end > 0) {
         // Served after the batch before it, whose answers come first: parsed again when
         // input resumes.
-        parser_.Reset();
+        x_->parser.Reset();
         break;
       }
-      served_here_ = true;
+      x_->served_here = true;
     }
     CountBodyBytes(r);
     if (r.send_continue) Scratch().append(net::kContinueResponse);
-    if (served_here_) {
+    if (x_->served_here) {
       // An echo needs nothing of the app but its head: the reactor streams it as inline
       // mode does, from the receive buffers, instead of lending it whole to a worker.
       const Step step = Serve(io, r, input);
       if (step == Step::kFailed) return;
       if (step == Step::kWait) break;
       if (step == Step::kCompleted) {
-        served_here_ = false;
+        x_->served_here = false;
         completed_any = true;
-        close_after = !request_.keep_alive;
+        close_after = !x_->request.keep_alive;
       }
       continue;
     }
-    parsed_ += r.consumed;
+    x_->parsed += r.consumed;
     if (r.status == net::ParseStatus::kNeedMore) break;
     if (r.status == net::ParseStatus::kError) error_status = r.error_status;
     if (r.status == net::ParseStatus::kComplete) {
       io.CountRequest();
       completed_any = true;
-      batch_end_ = parsed_;
-      close_after = !request_.keep_alive;
+      x_->batch_end = x_->parsed;
+      close_after = !x_->request.keep_alive;
     }
   }
-  if (error_status == 0 && parsed_ - batch_end_ > MaxBatchedRequestBytes(limits_)) {
+  if (error_status == 0 &&
+      x_->parsed - x_->batch_end > MaxBatchedRequestBytes(settings_->limits)) {
     // Its raw bytes would not fit the input: chunk framing of a body near max_body.
     error_status = 413;
   }
@@ -373,32 +437,34 @@ void HttpHandler::OnInputBatched(ConnectionIo& io) {
   if (error_status != 0) {
     io.CountRejectedRequest();
     std::string error;
-    app_->HandleParseError(error_status, &error);
-    if (batch_end_ == 0) {
+    app().HandleParseError(error_status, &error);
+    if (x_->batch_end == 0) {
       io.output().AppendOrSpill(error);
       io.CloseAfterFlush();
       return;
     }
     close_after = true;
-    PostBatch(io, in.Lend(batch_end_), close_after, std::move(error));
-  } else if (batch_end_ > 0) {
-    PostBatch(io, in.Lend(batch_end_), close_after, /*last_response=*/"");
+    PostBatch(io, in.Lend(x_->batch_end), close_after, std::move(error));
+  } else if (x_->batch_end > 0) {
+    PostBatch(io, in.Lend(x_->batch_end), close_after, /*last_response=*/"");
   } else if (close_after) {
     io.CloseAfterFlush();
   }
-  parsed_ -= batch_end_;
-  batch_end_ = 0;
+  x_->parsed -= x_->batch_end;
+  x_->batch_end = 0;
 }
 
 void HttpHandler::OnTimeout(ConnectionIo& io) {
-  const bool body = timer_for_ == TimerFor::kBody;
-  timer_for_ = TimerFor::kNone;
+  // Armed only for a head or a body in progress, which holds the exchange.
+  if (x_ == nullptr) return;
+  const bool body = x_->timer_for == TimerFor::kBody;
+  x_->timer_for = TimerFor::kNone;
   if (body) io.CountBodyTimeout();
   io.CountRejectedRequest();
   // A streamed echo's response is under way: it ends short (of its Content-Length, or
   // without its last chunk), and the close tells the client. Otherwise: 408.
   if (!response_under_way()) {
-    app_->HandleParseError(408, &Scratch());
+    app().HandleParseError(408, &Scratch());
     FlushScratch(io);
   }
   io.CloseAfterFlush();
@@ -406,10 +472,10 @@ void HttpHandler::OnTimeout(ConnectionIo& io) {
 
 void HttpHandler::CountBodyBytes(const net::ParseResult& r) {
   if (r.status == net::ParseStatus::kHead) {
-    body_bytes_ = 0;
-    body_mark_ = 0;
+    x_->body_bytes = 0;
+    x_->body_mark = 0;
   } else if (r.status == net::ParseStatus::kBody || r.status == net::ParseStatus::kNeedMore) {
-    body_bytes_ += r.consumed;  // 0 for a partial head
+    x_->body_bytes += r.consumed;  // 0 for a partial head
   }
 }
 
@@ -420,29 +486,32 @@ void HttpHandler::CountBodyBytes(const net::ParseResult& r) {
 // only moves the deadline later).
 void HttpHandler::UpdateRequestTimer(ConnectionIo& io, bool new_request) {
   TimerFor want = TimerFor::kNone;
-  if (parser_.head_complete()) {
-    if (body_timeout_ms_ > 0) want = TimerFor::kBody;
+  if (x_->parser.head_complete()) {
+    if (settings_->body_timeout_ms > 0) want = TimerFor::kBody;
   } else if (!io.input().empty()) {
     want = TimerFor::kHead;
   }
   switch (want) {
     case TimerFor::kHead:
-      if (timer_for_ != TimerFor::kHead || new_request) io.ArmTimer(header_timeout_ms_);
+      if (x_->timer_for != TimerFor::kHead || new_request) {
+        io.ArmTimer(settings_->header_timeout_ms);
+      }
       break;
     case TimerFor::kBody:
-      if (timer_for_ != TimerFor::kBody || new_request) {
-        body_mark_ = 0;  // the window starts at the head's end
-        io.ArmTimer(body_timeout_ms_);
-      } else if (body_bytes_ - body_mark_ >= body_window_bytes_) {
-        body_mark_ = body_bytes_;
-        io.ArmTimer(body_timeout_ms_);
+      if (x_->timer_for != TimerFor::kBody || new_request) {
+        x_->body_mark = 0;  // the window starts at the head's end
+        io.ArmTimer(settings_->body_timeout_ms);
+      } else if (x_->body_bytes - x_->body_mark >=
+                 BodyWindowBytes(settings_->body_timeout_ms, settings_->body_min_rate)) {
+        x_->body_mark = x_->body_bytes;
+        io.ArmTimer(settings_->body_timeout_ms);
       }
       break;
     case TimerFor::kNone:
-      if (timer_for_ != TimerFor::kNone) io.CancelTimer();
+      if (x_->timer_for != TimerFor::kNone) io.CancelTimer();
       break;
   }
-  timer_for_ = want;
+  x_->timer_for = want;
 }
 
 void HttpHandler::PostBatch(ConnectionIo& io, BufferLease requests, bool close_after,
@@ -454,8 +523,9 @@ void HttpHandler::PostBatch(ConnectionIo& io, BufferLease requests, bool close_a
     std::string last_response;
   };
   auto batch = std::make_shared<Batch>(Batch{std::move(requests), std::move(last_response)});
-  workers_->Post(io.handle().connection_id,
-                 [handle = io.handle(), limits = limits_, batch = std::move(batch), close_after] {
+  settings_->workers->Post(io.handle().connection_id,
+                 [handle = io.handle(), limits = settings_->limits, batch = std::move(batch),
+                  close_after] {
     WorkerState& worker = ThisWorker(limits);
     auto responses = std::make_shared<std::string>();
     // Responses are about as long as their requests (an echo is longer by a head): one

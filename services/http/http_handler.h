@@ -4,17 +4,11 @@
 // a request as it arrives (net::HttpParser hands it out in segments) and drops the raw
 // bytes at once, so no request is ever held whole. A body the app reads is kept as leases
 // on the receive buffers (BufferLease), up to kLeasedBodyBytes a request, and copied beyond
-// that or when the ring cannot spare the buffers (a connection's ring must keep buffers
-// for the kernel); a body the app ignores is dropped as it arrives. POST /echo answers with
-// the body's own leases. One with a Content-Length over kLeasedBodyBytes starts its
-// response at the head and sends each segment as it arrives. A chunked one is kept like
-// any body (and answered with a Content-Length) while it fits in kLeasedBodyBytes; once it
-// outgrows that, its response starts, chunked (Transfer-Encoding: chunked; the parser
-// refuses chunked HTTP/1.0 requests, so the client takes it): the body kept so far as one
-// chunk, then each segment as a chunk of its own, sent in place (one under
-// kCopiedChunkBytes is copied with its framing: a lease would cost more than its bytes).
-// A malformed request gets its error response and the connection closes; nothing after it
-// is processed, and a response under way (a streamed echo) ends short instead.
+// that (a connection's ring must keep buffers for the kernel); a body the app ignores is
+// dropped as it arrives. POST /echo answers with the body's own leases, so an echo copies
+// none of its bytes; an echo whose Content-Length is over kLeasedBodyBytes starts its
+// response at the head and sends each segment as it arrives. A malformed request gets its
+// error response and the connection closes; nothing after it is processed.
 //
 // With a WorkerPool, the app runs on a worker instead: the handler finds the complete
 // requests it has (parsing them, not answering), lends their bytes to the connection's
@@ -22,9 +16,7 @@
 // connection's input and posts the batch; the worker parses the batch again, answers into
 // one string, releases the lease from its own thread (the release travels on the reactor's
 // release queue) and posts the responses back; then input resumes. Order is kept per
-// connection. A POST /echo needs nothing of the app but its head: the reactor serves it as
-// inline mode does (from the receive buffers, streaming), after the answers of the batch
-// before it. Worker mode needs whole requests in the input: a request whose raw bytes
+// connection. Worker mode needs whole requests in the input: a request whose raw bytes
 // exceed MaxBatchedRequestBytes() gets 413, and the reactor's input high-water mark must be
 // at least that (the server sets it so).
 //
@@ -34,8 +26,9 @@
 // handler_timeouts and requests_rejected; a body's also as body_timeouts), except that a
 // streamed echo, whose response has begun, just closes.
 //
-//   HttpApp app;  // one per reactor thread
-//   Reactor reactor(config, [&] { return std::make_unique<HttpHandler>(&app, limits, pool); });
+//   HttpApp app;  // one per reactor thread, with its settings
+//   HttpHandler::Settings settings{.app = &app, .limits = limits, .workers = pool};
+//   Reactor reactor(config, [&] { return std::make_unique<HttpHandler>(&settings); });
 //
 // Thread-safety: called on the connection's reactor thread only.
 #ifndef RINGSIDE_SERVICES_HTTP_HTTP_HANDLER_H_
@@ -43,10 +36,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "absl/container/inlined_vector.h"
 #include "ringside/buffers/buffer_lease.h"
 #include "ringside/net/http_parser.h"
 #include "ringside/reactor/connection_handler.h"
@@ -84,11 +78,21 @@ class HttpHandler final : public ConnectionHandler {
            limits.max_chunk_overhead + (64 << 10);
   }
 
-  // `workers` may be null: the app then runs on the reactor thread.
-  HttpHandler(HttpApp* app, const net::HttpLimits& limits, WorkerPool* workers,
-              uint32_t header_timeout_ms = kDefaultHeaderTimeoutMs,
-              uint32_t body_timeout_ms = kDefaultBodyTimeoutMs,
-              uint32_t body_min_rate = kDefaultBodyMinRate);
+  // What the handlers of one reactor share. The server keeps it beside the reactor's app
+  // for as long as the reactor runs, so a connection's handler holds a pointer to it, not
+  // a copy (10,000 idle connections are 10,000 handlers).
+  struct Settings {
+    HttpApp* app = nullptr;
+    net::HttpLimits limits;
+    WorkerPool* workers = nullptr;  // null: the app runs on the reactor thread
+    uint32_t header_timeout_ms = kDefaultHeaderTimeoutMs;
+    uint32_t body_timeout_ms = kDefaultBodyTimeoutMs;
+    uint32_t body_min_rate = kDefaultBodyMinRate;
+  };
+
+  // `settings` must outlive the handler.
+  explicit HttpHandler(const Settings* settings);
+  ~HttpHandler() override;
 
   // The bytes a body must bring within each body_timeout_ms.
   static uint64_t BodyWindowBytes(uint32_t body_timeout_ms, uint32_t body_min_rate) {
@@ -119,7 +123,7 @@ class HttpHandler final : public ConnectionHandler {
 
   void OnInputInline(ConnectionIo& io);
   void OnInputBatched(ConnectionIo& io);
-  // Serves one parse result of `input` (the pending bytes after parsed_) inline.
+  // Serves one parse result of `input` (the pending input the parser was given) inline.
   Step Serve(ConnectionIo& io, const net::ParseResult& r, std::string_view input);
   void StartBody(ConnectionIo& io, size_t head_size);
   // An echo answered before its body has all arrived: its head now (chunked when the
@@ -133,9 +137,8 @@ class HttpHandler final : public ConnectionHandler {
   void TakeSegment(ConnectionIo& io, size_t framing, size_t size);
   void FinishRequest(ConnectionIo& io);
   void Fail(ConnectionIo& io, int status);
-  bool response_under_way() const {
-    return body_use_ == BodyUse::kStream || body_use_ == BodyUse::kStreamChunked;
-  }
+  // A streamed echo's response has started: an error or timeout ends it short.
+  bool response_under_way() const;
   // Answers the lent `requests` (complete ones) on a worker, then appends `last_response`
   // (an error response, or empty) and resumes input or, with `close_after`, closes.
   void PostBatch(ConnectionIo& io, BufferLease requests, bool close_after,
@@ -146,30 +149,22 @@ class HttpHandler final : public ConnectionHandler {
   // from its first byte) or a body (body timeout windows).
   void UpdateRequestTimer(ConnectionIo& io, bool new_request);
 
-  HttpApp* const app_;
-  const net::HttpLimits limits_;
-  WorkerPool* const workers_;
-  net::HttpParser parser_;
-  net::HttpRequest request_;
-  const uint32_t header_timeout_ms_;
-  const uint32_t body_timeout_ms_;
-  const uint64_t body_window_bytes_;
-  TimerFor timer_for_ = TimerFor::kNone;
-  uint64_t body_bytes_ = 0;  // of the current request's body, as parsed so far
-  uint64_t body_mark_ = 0;   // body_bytes_ when the current body window started
+  // The state of the request being read: parser, head, body (defined in the .cc). A
+  // connection between requests (its input empty, no head or body in progress) holds
+  // none: it goes back to the reactor thread's pool (ExchangePool), so an idle keep-alive
+  // connection costs this handler's few dozen bytes instead of ~850, and a pipelined batch
+  // is parsed by the same warm exchange whichever connection it came on.
+  struct Exchange;
+  static std::vector<std::unique_ptr<Exchange>>& ExchangePool();
+  // Takes an exchange for this connection's input, unless it holds one already.
+  void TakeExchange();
+  // Gives the exchange back when the connection stands between requests.
+  void ReturnExchangeIfIdle(ConnectionIo& io);
 
-  // Inline: the request whose body is being read. Its head's views point into head_.
-  BufferLease head_;
-  BodyUse body_use_ = BodyUse::kDrop;
-  absl::InlinedVector<BufferLease, 4> body_;
-  size_t body_leased_ = 0;
-  std::string body_copy_;  // the body past kLeasedBodyBytes
-  // Bytes given to the parser and not yet dropped from the input: a body-less head until
-  // its request completes (answered from the input in place), or in worker mode everything
-  // parsed since the last batch.
-  size_t parsed_ = 0;
-  size_t batch_end_ = 0;  // worker mode: where the last complete request ends
-  bool served_here_ = false;  // worker mode: the current request (an echo) is served inline
+  HttpApp& app() const { return *settings_->app; }
+
+  const Settings* const settings_;
+  std::unique_ptr<Exchange> x_;  // null between requests (no timer armed then)
 };
 
 }  // namespace ringside::http

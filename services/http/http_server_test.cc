@@ -169,6 +169,30 @@ TEST_P(HttpServerTest, TotalsKeepClosedConnectionsCounts) {
   EXPECT_GT(bucketed, 0u);
 }
 
+// A connection between requests gives its parser state back to a pool the reactor's
+// connections share; those in the middle of a head or a body keep theirs while others
+// complete whole requests.
+TEST_P(HttpServerTest, RequestsInProgressKeepTheirStateWhileOthersComplete) {
+  TestClient in_body(port());
+  TestClient in_head(port());
+  TestClient before_body(port());
+  in_body.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhe");
+  in_head.Send("GET /baseline11?a=1&b=2 HTTP/1.1\r\nHo");
+  before_body.Send("POST /baseline11?a=1&b=2 HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n");
+  for (int round = 0; round < 3; ++round) {
+    TestClient whole(port());
+    whole.Send(std::string(kPipeline) + kPipeline + kPipeline);
+    const std::vector<std::string> bodies = ReadResponses(whole, 3);
+    ASSERT_EQ(bodies, (std::vector<std::string>{"ok", "ok", "ok"}));
+  }
+  in_body.Send("llo");
+  in_head.Send("st: t\r\n\r\n");
+  before_body.Send("10");
+  EXPECT_EQ(ReadResponses(in_body, 1), std::vector<std::string>{"hello"});
+  EXPECT_EQ(ReadResponses(in_head, 1), std::vector<std::string>{"3"});
+  EXPECT_EQ(ReadResponses(before_body, 1), std::vector<std::string>{"13"});
+}
+
 TEST_P(HttpServerTest, RequestSplitAtEveryByteBoundary) {
   const std::string request = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world";
   for (size_t cut = 1; cut < request.size(); ++cut) {

@@ -22,10 +22,13 @@ TestHttpServer::TestHttpServer(const ServerMode& mode, uint32_t header_timeout_m
   config.proxy_versions = mode.proxy_versions;
   config.proxy_trusted = *TrustedNetworks::Parse(mode.proxy_trusted);
   config.proxy_header_timeout_ms = header_timeout_ms;
-  reactor_ = std::make_unique<Reactor>(config, [=, this] {
-    return std::make_unique<HttpHandler>(&app_, net::HttpLimits{}, workers_.get(),
-                                         header_timeout_ms, body_timeout_ms, body_min_rate);
-  });
+  settings_ = {.app = &app_,
+               .workers = workers_.get(),
+               .header_timeout_ms = header_timeout_ms,
+               .body_timeout_ms = body_timeout_ms,
+               .body_min_rate = body_min_rate};
+  reactor_ = std::make_unique<Reactor>(
+      config, [this] { return std::make_unique<HttpHandler>(&settings_); });
   if (const absl::Status status = reactor_->Start(); !status.ok()) {
     std::fprintf(stderr, "reactor: %s\n", std::string(status.message()).c_str());
     std::abort();

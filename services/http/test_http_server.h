@@ -44,6 +44,7 @@ class TestHttpServer {
  private:
   HttpApp app_;
   std::unique_ptr<WorkerPool> workers_;
+  HttpHandler::Settings settings_;
   std::unique_ptr<Reactor> reactor_;
 };
 

@@ -55,6 +55,13 @@ def draw(summary, out):
                                  "Server CPU per request (utime+stime), lower is better",
                                  "CPU microseconds/request", PEERS,
                                  _profile_rows(throughput, "cpu_us_per_req", PEERS)))
+    peers = summary.get("peers")
+    if peers:
+        names = list(next(iter(peers.values()))["variants"])
+        charts.append(_histogram(os.path.join(out, "peers_cpu_per_request.png"),
+                                 "Server CPU per request against the HttpArena peers (gcannon)",
+                                 "CPU microseconds/request", names,
+                                 _profile_rows(peers, "cpu_us_per_req", names)))
     wait = summary.get("wait")
     if wait:
         variants = list(wait["variants"])

@@ -1,5 +1,6 @@
-"""ringside's benchmark suite (issue 6; docs/BENCHMARKS.md): throughput and server CPU per
-request against nginx and between ringside's modes, the --wait strategies, idle-connection
+"""ringside's benchmark suite (issues 6 and 16; docs/BENCHMARKS.md): throughput and server CPU
+per request against nginx and between ringside's modes, against the fastest HttpArena
+engines when given a peers build (--peers_dir), the --wait strategies, idle-connection
 memory, buffer efficiency from the admin service, and the MPSC queue benchmark.
 
 Started by bench.sh (`./bazelw run //tools/bench -- --out=results/`), which builds the
@@ -24,8 +25,8 @@ import targets
 import throughput
 import variants
 
-SECTIONS = ("throughput", "workers", "wait", "memory", "queue")
-IDLE_SIZES = (1000, 10000)
+SECTIONS = ("throughput", "peers", "workers", "wait", "memory", "queue")
+IDLE_SIZES = (1000, 10000, 19000)  # 19,000: under the 20,000 files a process may open here
 RING_IDLE_MS = 2000
 
 
@@ -39,6 +40,10 @@ def parse_args():
     p.add_argument("--warmup", type=int, default=2, help="wrk warm-up before each run, s")
     p.add_argument("--sections", default=",".join(SECTIONS),
                    help=f"comma-separated subset of {','.join(SECTIONS)}")
+    p.add_argument("--peers_dir", default=None,
+                   help="where ../shared/peers/build.sh built the HttpArena peers (its "
+                        "PEERS_DIR): adds the peers section, and gcannon replaces wrk "
+                        "wherever it can produce the same load")
     p.add_argument("--server", required=True, help="optimized //:server binary")
     p.add_argument("--queue_benchmark", required=True,
                    help="optimized //queue:mpsc_queue_benchmark binary")
@@ -50,6 +55,11 @@ def parse_args():
     unknown = set(args.sections) - set(SECTIONS)
     if unknown:
         p.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    args.gcannon = variants.gcannon_binary(args.peers_dir)
+    if args.peers_dir and not args.gcannon:
+        p.error(f"--peers_dir={args.peers_dir}: no gcannon/gcannon built there")
+    if not args.peers_dir and "peers" in args.sections:
+        args.sections.remove("peers")  # the suite runs as it did without a peers build
     return args
 
 
@@ -70,6 +80,10 @@ def machine(args):
         "kernel": platform.release(),
         "cpu": f"{cpu} ({os.cpu_count()} CPUs)",
         "wrk": _command_output(["wrk", "--version"]),
+        "gcannon": args.gcannon or "not given (no --peers_dir): wrk measures every profile",
+        # The machine is shared: what else ran shows here, next to the figures.
+        "load average (1, 5, 15 min) at the start": args.load_at_start,
+        "load average (1, 5, 15 min) at the end": _load_average(),
         "nginx": _command_output(["nginx", "-v"]),
         "method": "server on CPU 0 (--reactors=1), load on CPU 1, loopback; fresh server "
                   f"per run; {args.rounds} interleaved round(s) of {args.seconds} s after "
@@ -78,12 +92,17 @@ def machine(args):
     }
 
 
+def _load_average():
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _section(title):
     print(f"== {title}", file=sys.stderr, flush=True)
 
 
 def main():
     args = parse_args()
+    args.load_at_start = _load_average()
     out = os.path.abspath(args.out)
     log_dir = os.path.join(out, "logs")
     os.makedirs(log_dir, exist_ok=True)
@@ -97,11 +116,19 @@ def main():
         peers = variants.peers(args.server, RING_IDLE_MS)
         raw["throughput"] = {
             p.name: throughput.interleaved(peers, p, args.rounds, args.seconds, args.warmup,
-                                           log_dir, admin)
+                                           log_dir, admin, args.gcannon)
             for p in profiles.ALL}
         result["throughput"] = {name: summary.throughput(per)
                                 for name, per in raw["throughput"].items()}
         _report_admin(result["throughput"])
+    if "peers" in args.sections:
+        _section("against the HttpArena peers (gcannon)")
+        arena = variants.http_arena(args.server, args.peers_dir, RING_IDLE_MS)
+        raw["peers"] = {
+            p.name: throughput.interleaved(arena, p, args.rounds, args.seconds, args.warmup,
+                                           log_dir, gcannon=args.gcannon)
+            for p in profiles.PEERS}
+        result["peers"] = {name: summary.peers(per) for name, per in raw["peers"].items()}
     if "workers" in args.sections:
         _section("worker mode (--handler_threads=1) against inline")
         workers = variants.worker_modes(args.server, RING_IDLE_MS)

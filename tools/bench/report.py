@@ -24,11 +24,23 @@ def _targets(rows):
 
 
 def _variants(throughput):
-    rows = [[name, v, _n(f["req_per_s"]), _n(f["cpu_us_per_req"], "{:.2f}"),
-             _n(f["server_cpu_pct"], "{:.0f}%"), _n(f["wrk_cpu_pct"], "{:.0f}%"), f["errors"]]
+    rows = [[name, v, f["loadgen"], _n(f["req_per_s"]), _n(f["cpu_us_per_req"], "{:.3f}"),
+             _n(f["server_cpu_pct"], "{:.0f}%"), _n(f["load_cpu_pct"], "{:.0f}%"), f["errors"]]
             for name, p in throughput.items() for v, f in p["variants"].items()]
-    return _table(["profile", "server", "req/s", "CPU µs/req", "server CPU", "wrk CPU",
-                   "errors"], rows, 2)
+    return _table(["profile", "server", "load generator", "req/s", "CPU µs/req", "server CPU",
+                   "load generator CPU", "errors"], rows, 3)
+
+
+def _peers(peers):
+    """The HttpArena profiles: every server, then ringside-incremental's CPU per request
+    against each other server's (paired round by round, then the median)."""
+    keys = sorted({k for p in peers.values() for k in p["ratios"]
+                   if k.startswith("incremental/") and k.endswith("CPU/req")})
+    ratios = _table(["profile"] + keys,
+                    [[name] + [_n(p["ratios"].get(k), "{:.3f}") for k in keys]
+                     for name, p in peers.items()])
+    return (f"{_variants(peers)}\n\nringside-incremental's CPU per request against each "
+            f"(below 1: ringside spends less):\n\n{ratios}")
 
 
 def _workers(workers):
@@ -91,6 +103,8 @@ def markdown(meta, summary, targets, charts, queue_output):
     throughput = summary.get("throughput")
     sections = [
         ("Throughput and server CPU per request", throughput and _throughput(throughput)),
+        ("Against the HttpArena peers (gcannon; server CPU per request compares)",
+         summary.get("peers") and _peers(summary["peers"])),
         ("Worker mode against inline (one reactor, one worker, same CPU)",
          summary.get("workers") and _workers(summary["workers"])),
         ("--wait strategies (pipelined-64, incremental)",

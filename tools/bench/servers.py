@@ -1,4 +1,5 @@
-"""Starts and stops the servers under test, each on CPU 0: ringside in a given mode, or nginx.
+"""Starts and stops the servers under test, each on CPU 0: ringside in a given mode, nginx,
+or a peer of HttpArena's built by the peers' build script (issue 16).
 
 Every measurement gets a fresh server, so no run inherits another's memory or warm state.
 """
@@ -88,12 +89,26 @@ def _nginx_worker(master_pid):
     raise RuntimeError("nginx started no worker")
 
 
-def start_nginx(template_path, log_path):
+def start_process(name, argv, env, log_path):
+    """A single-process server (an HttpArena peer) that reads its port from $PORT or, where
+    argv holds "{port}", from its arguments; one worker, since it may use only CPU 0."""
+    port = free_port()
+    cmd = ["taskset", "-c", SERVER_CPU] + [a.replace("{port}", str(port)) for a in argv]
+    log = open(log_path, "ab")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=log, preexec_fn=_raise_nofile,
+                            env={**os.environ, **env, "PORT": str(port)})
+    log.close()
+    _wait_listening(port, proc, name)
+    return Server(name, proc, proc.pid, port)
+
+
+def start_nginx(template_path, log_path, **settings):
+    """nginx from a template; `settings` fill its placeholders besides dir, port and user."""
     workdir = tempfile.TemporaryDirectory(prefix="ringside-bench-nginx-")
     port = free_port()
     with open(template_path) as f:
         conf = string.Template(f.read()).substitute(
-            dir=workdir.name, port=port, user=getpass.getuser())
+            dir=workdir.name, port=port, user=getpass.getuser(), **settings)
     conf_path = os.path.join(workdir.name, "nginx.conf")
     with open(conf_path, "w") as f:
         f.write(conf)

@@ -38,7 +38,8 @@ def throughput(per_variant):
             "cpu_us_per_req": median([r["cpu_us_per_req"] for r in runs]),
             "errors": sum(r["errors"] for r in runs),
             "server_cpu_pct": median([r["server_cpu_pct"] for r in runs]),
-            "wrk_cpu_pct": median([r["wrk_cpu_pct"] for r in runs]),
+            "load_cpu_pct": median([r["load_cpu_pct"] for r in runs]),
+            "loadgen": runs[0]["loadgen"],
             "peak_rss_kib": median([r["peak_rss_kib"] for r in runs]),
             "buffers": _buffers(runs),
         }
@@ -70,3 +71,30 @@ def memory(per_variant):
                for key in ("baseline_kib", "rss_kib", "kib_per_conn")}
         for name, runs in per_variant.items()
     }
+
+
+def peers(per_variant):
+    """throughput() of the HttpArena profiles, with ringside-incremental's CPU per request
+    against every other server's and, round by round, against the best peer of the round (a
+    peer is any server but ringside)."""
+    out = throughput(per_variant)
+    names = [n for n in per_variant if not n.startswith("ringside-")]
+    for name in per_variant:
+        if name != INC:
+            ratio = paired_ratio(per_variant, INC, name, "cpu_us_per_req")
+            if ratio is not None:
+                out["ratios"][f"incremental/{name} CPU/req"] = ratio
+    rounds = list(zip(*(per_variant[n] for n in [INC] + names))) if INC in per_variant else []
+    best = []
+    for runs in rounds:
+        cpu = [r["cpu_us_per_req"] for r in runs[1:] if r["cpu_us_per_req"]]
+        if runs[0]["cpu_us_per_req"] and cpu:
+            best.append(runs[0]["cpu_us_per_req"] / min(cpu))
+    if best:
+        out["ratios"]["incremental/best peer CPU/req"] = median(best)
+    # Against every peer: the largest of the paired ratios (the peer ringside is closest to).
+    every = [out["ratios"].get(f"incremental/{n} CPU/req") for n in names]
+    every = [r for r in every if r is not None]
+    if every:
+        out["ratios"]["incremental/closest peer CPU/req"] = max(every)
+    return out
