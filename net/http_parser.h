@@ -104,7 +104,15 @@
 // Methods are any token (routing decides 404/405), and GET or HEAD may carry a body.
 // Expect values other than 100-continue are ignored, as is 100-continue in HTTP/1.0.
 //
+// A repeated head is not scanned again. Each thread keeps its last complete head (up to 256
+// bytes and 8 fields) with its parse; a request whose first Parse call starts with the same
+// bytes, under the same limits, takes that parse (views rebased into its own input) after
+// one compare. The result is the same by construction: a head's parse is a function of its
+// bytes and the limits. Pipelining and keep-alive clients repeat their heads; under
+// pipelined load the scan was 22% of server CPU (docs/BENCHMARKS.md).
+//
 // Thread-safety: thread-compatible; one parser per connection, used by one thread at a time.
+// The memo of the last head is per thread, so parsers on different threads share nothing.
 #ifndef RINGSIDE_NET_HTTP_PARSER_H_
 #define RINGSIDE_NET_HTTP_PARSER_H_
 
@@ -225,10 +233,30 @@ class HttpParser {
     Span value;
   };
 
+  // What the parse of a complete head found: everything Fill and the body states need but
+  // the fields.
+  struct Head {
+    Span method, target, path, query;
+    bool root_path = false;  // absolute-form without a path, whose path is "/"
+    int version_minor = 1;
+    bool keep_alive = true;
+    bool expect_continue = false;
+    bool chunked = false;
+    uint64_t body_length = 0;  // Content-Length
+  };
+  struct HeadMemo;
+  static thread_local HeadMemo head_memo_;
+
+  // Takes the parse of the last head completed on this thread when `input` starts with the
+  // same bytes (see HeadMemo in the .cc); false if it does not.
+  bool RecallHead(std::string_view input, size_t* head_size);
+  void MemorizeHead(std::string_view head) const;
   Step ScanRequestLine(std::string_view input);
   int ParseRequestLine(std::string_view input, std::string_view line);
   Step ScanHeaders(std::string_view input);
   Step FinishHead(std::string_view input);
+  // After the head: waits for its body, or for none.
+  void StartBody();
   Step Fail(int status);
   void Fill(std::string_view input, HttpRequest* request) const;
   ParseResult ParseHead(std::string_view input, HttpRequest* request);
@@ -244,16 +272,10 @@ class HttpParser {
   size_t bytes_needed_ = 0;
   CrlfLineScanner lines_;
   int empty_lines_ = 0;
-  Span method_, target_, path_, query_;
-  bool root_path_ = false;  // absolute-form without a path, whose path is "/"
-  int version_minor_ = 1;
+  Head head_;
   size_t header_start_ = 0;
   std::vector<FieldSpan> fields_;
-  bool keep_alive_ = true;
-  bool expect_continue_ = false;
-  bool chunked_ = false;
-  uint64_t body_length_ = 0;  // Content-Length
-  uint64_t remaining_ = 0;    // of a Content-Length body, not yet handed out
+  uint64_t remaining_ = 0;  // of a Content-Length body, not yet handed out
   ChunkedDecoder chunked_decoder_;
 };
 

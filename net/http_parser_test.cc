@@ -857,5 +857,78 @@ TEST(HttpParserTest, ErrorIsStickyUntilReset) {
   EXPECT_EQ(parser.Parse(good, &request).status, ParseStatus::kHead);
 }
 
+// ---- A repeated head (the per-thread memo of the last head) ----
+
+// Parses the head at the start of `input` with a fresh parser.
+ParseResult ParseHeadOf(std::string_view input, const HttpLimits& limits,
+                        HttpRequest* request) {
+  HttpParser parser(limits);
+  return parser.Parse(input, request);
+}
+
+TEST(HttpParserTest, ARepeatedHeadParsesToViewsIntoItsOwnInput) {
+  const std::string head = "POST /a?q=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\n";
+  const std::string first = head + "abc";
+  const std::string second = head + "xyz";  // the same head at another address
+  HttpRequest request;
+  ASSERT_EQ(ParseHeadOf(first, {}, &request).status, ParseStatus::kHead);
+  HttpParser other;
+  const ParseResult head_result = other.Parse(second, &request);
+  ASSERT_EQ(head_result.status, ParseStatus::kHead);
+  EXPECT_EQ(head_result.consumed, head.size());
+  EXPECT_EQ(request.method.data(), second.data());
+  EXPECT_EQ(request.path, "/a");
+  EXPECT_EQ(request.query, "q=1");
+  ASSERT_EQ(request.headers.size(), 2u);
+  EXPECT_EQ(request.headers[1].value.data(), second.data() + head.find("3\r\n"));
+  EXPECT_EQ(request.body_length, 3u);
+  // The body state comes with the head.
+  const ParseResult body = other.Parse(std::string_view(second).substr(head.size()), &request);
+  ASSERT_EQ(body.status, ParseStatus::kBody);
+  EXPECT_EQ(body.body_segment, "xyz");
+}
+
+TEST(HttpParserTest, ARepeatedHeadIsParsedUnderTheParsersOwnLimits) {
+  const std::string head = GetWith("Host: a\r\nContent-Length: 11\r\n");
+  HttpRequest request;
+  ASSERT_EQ(ParseHeadOf(head, {}, &request).status, ParseStatus::kHead);
+  for (HttpLimits limits : {HttpLimits{.max_body = 10}, HttpLimits{.max_headers = 1},
+                            HttpLimits{.max_header_bytes = 20}}) {
+    EXPECT_EQ(ParseHeadOf(head, limits, &request).status, ParseStatus::kError);
+  }
+  HttpLimits short_line;
+  short_line.max_request_line = 10;
+  EXPECT_EQ(ParseHeadOf(head, short_line, &request).error_status, 414);
+  EXPECT_EQ(ParseHeadOf(head, {}, &request).status, ParseStatus::kHead);
+}
+
+TEST(HttpParserTest, AHeadThatDiffersFromTheLastOnlyLateIsParsedWhole) {
+  HttpRequest request;
+  const std::string chunked = GetWith("Host: a\r\nTransfer-Encoding: chunked\r\n");
+  ASSERT_EQ(ParseHeadOf(chunked, {}, &request).status, ParseStatus::kHead);
+  EXPECT_TRUE(request.chunked);
+  std::string bad = chunked;
+  bad[bad.find("chunked")] = 'C';
+  bad[bad.find("Host: a")] = ' ';  // a field line that starts with whitespace
+  EXPECT_EQ(ParseHeadOf(bad, {}, &request).error_status, 400);
+  // A head that the memorized one is a prefix of cannot match: the memo ends with CRLFCRLF.
+  const std::string longer = GetWith("Host: a\r\nTransfer-Encoding: chunked\r\nX: 1\r\n");
+  ASSERT_EQ(ParseHeadOf(longer, {}, &request).status, ParseStatus::kHead);
+  EXPECT_EQ(request.headers.size(), 3u);
+}
+
+TEST(HttpParserTest, AHeadArrivingInPiecesAfterTheSameHeadIsScanned) {
+  const std::string head = GetWith("Host: a\r\n");
+  HttpRequest request;
+  ASSERT_EQ(ParseHeadOf(head, {}, &request).status, ParseStatus::kHead);
+  HttpParser parser;
+  ASSERT_EQ(parser.Parse(std::string_view(head).substr(0, 5), &request).status,
+            ParseStatus::kNeedMore);
+  const ParseResult r = parser.Parse(head, &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_EQ(r.consumed, head.size());
+  EXPECT_EQ(request.path, "/");
+}
+
 }  // namespace
 }  // namespace ringside::net

@@ -68,6 +68,9 @@ class CrlfLineScanner {
   // Offset where the current line starts (after kLine: just past the CRLF).
   size_t line_start() const { return line_start_; }
 
+  // True until Next has looked at a byte since the last Reset(0).
+  bool untouched() const { return scan_ == 0; }
+
   // The caller dropped the first `n` bytes of the input (n <= line_start()): offsets now
   // count from the new first byte, and the bytes of the current line already looked at are
   // not looked at again.
