@@ -143,10 +143,18 @@ void HttpApp::AppendEchoHead(const net::HttpRequest& request,
 }
 
 void HttpApp::Handle(const net::HttpRequest& request, std::string_view body, std::string* out) {
-  const bool head = request.method == "HEAD";
-  const bool post = request.method == "POST";
   const std::string_view path = request.path;
   const Route route = RouteFor(path);
+  if (route.fixed != nullptr && request.method == "GET" && request.keep_alive &&
+      request.version_minor == 1) {
+    // The hot case (no Connection field): the whole response but for its Date is fixed.
+    // Decided before anything else is looked at or a Response is built: it was 4% of server
+    // CPU under pipelined load.
+    route.fixed->prebuilt.AppendTo(date_.Now(), out);
+    return;
+  }
+  const bool head = request.method == "HEAD";
+  const bool post = request.method == "POST";
   net::Response response;
   char sum_text[24];  // an int64 in decimal, sign included
   if (!IsKnownMethod(request.method) || request.method == "CONNECT") {
@@ -164,11 +172,6 @@ void HttpApp::Handle(const net::HttpRequest& request, std::string_view body, std
     SetStatus(405, &response);
     response.allow = route.allow;
   } else if (route.fixed != nullptr) {
-    if (!head && request.keep_alive && request.version_minor == 1) {
-      // The hot case (no Connection field): the whole response but for its Date is fixed.
-      route.fixed->prebuilt.AppendTo(date_.Now(), out);
-      return;
-    }
     response = route.fixed->response;
   } else if (path == "/echo") {
     response.content_type = "application/octet-stream";
