@@ -1,4 +1,6 @@
 // The ringside server: HTTP/1.1 or TCP echo on N io_uring reactors (DESIGN.md, "Contracts").
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <bit>
@@ -438,6 +440,20 @@ int Main() {
       });
   if (absl::Status status = group.Start(); !status.ok()) {
     return Fail(std::string(status.message()));
+  }
+  if (workers != nullptr) {
+    // A reactor woken by a completion must not preempt a worker in the middle of a drain:
+    // as a batch-policy thread it waits for the worker to finish, and meanwhile more
+    // completions gather, so each hand-off carries more batches. Measured (pipelined-16,
+    // 64 connections, gcannon, one core): 1.3-1.9 -> 0.87-1.5 us of server CPU per request.
+    for (Reactor* reactor : group.reactors()) {
+      reactor->Post([] {
+        const sched_param param{};
+        if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+          std::perror("ringside: sched_setscheduler(SCHED_BATCH) for a reactor");
+        }
+      });
+    }
   }
   const Reactor& first = *group.reactors().front();
   std::string features;
