@@ -5,7 +5,7 @@
 // rest of a small response; so each reactor thread keeps one DateCache and asks it for every
 // response:
 //
-//   DateCache date;  // reads CLOCK_REALTIME_COARSE: a vDSO load, no system call
+//   DateCache date;  // reads time(): one vDSO load, no system call
 //   AppendResponse(response, date.Now(), &out);
 //
 // Thread-safety: thread-compatible. Give each thread its own DateCache; the view Now()
@@ -23,7 +23,7 @@ namespace ringside::net {
 class DateCache {
  public:
   // Seconds since the Unix epoch. Tests inject one to pin the time; the default reads
-  // CLOCK_REALTIME_COARSE directly (no call through a std::function per response).
+  // time() directly (no call through a std::function per response).
   using Clock = std::function<int64_t()>;
 
   // "Sun, 06 Nov 1994 08:49:37 GMT"
