@@ -198,15 +198,12 @@ struct HttpParser::HeadMemo {
 
   bool Matches(std::string_view input, const HttpLimits& parser_limits) const {
     return size != 0 && input.size() >= size && std::memcmp(input.data(), bytes, size) == 0 &&
-           limits.max_request_line == parser_limits.max_request_line &&
-           limits.max_header_bytes == parser_limits.max_header_bytes &&
-           limits.max_headers == parser_limits.max_headers &&
-           limits.max_body == parser_limits.max_body;
+           limits == parser_limits;
   }
 
   size_t size = 0;  // 0: nothing memorized
   char bytes[kMaxBytes] = {};
-  HttpLimits limits;  // max_chunk_overhead is not looked at by the head's parse
+  HttpLimits limits;
   Head head;
   size_t field_count = 0;
   FieldSpan fields[kMaxFields];

@@ -134,6 +134,8 @@ struct HttpLimits {
   size_t max_headers = 100;         // 431 above
   size_t max_body = 8 << 20;        // 413 above: Content-Length or decoded chunked size
   size_t max_chunk_overhead = 64 << 10;  // 431 above: chunk extensions + trailer section
+
+  friend bool operator==(const HttpLimits&, const HttpLimits&) = default;
 };
 
 struct HttpHeader {
