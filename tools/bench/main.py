@@ -134,7 +134,7 @@ def main():
         workers = variants.worker_modes(args.server, RING_IDLE_MS)
         raw["workers"] = {
             p.name: throughput.interleaved(workers, p, args.rounds, args.seconds, args.warmup,
-                                           log_dir)
+                                           log_dir, gcannon=args.gcannon)
             for p in (profiles.PIPELINED_64, profiles.UPLOAD_64)}
         result["workers"] = {name: summary.workers(per)
                              for name, per in raw["workers"].items()}
