@@ -303,7 +303,8 @@ ParseResult HttpParser::ParseHead(std::string_view input, HttpRequest* request) 
   lines_.Reset(0);
   return {.status = ParseStatus::kHead,
           .consumed = head_size,
-          .send_continue = head_.expect_continue && request->has_body() && input.size() == head_size};
+          .send_continue =
+              head_.expect_continue && request->has_body() && input.size() == head_size};
 }
 
 ParseResult HttpParser::ParseFixedBody(std::string_view input) {
