@@ -34,7 +34,11 @@ RingId Reactor::Impl::AcquireRing() {
 bool Reactor::Impl::WantsInput(const Connection& c) const {
   switch (c.phase) {
     case Phase::kOpen:
-      return !c.input_paused && !c.output_blocked && c.in.size() <= config_.input_high_water;
+      // Paused input on a ring of its own stays armed: the ring bounds what arrives (it
+      // runs dry and the receive parks), and a hand-off to a worker saves the cancel and
+      // the re-arm. On the shared ring a paused connection must not take buffers.
+      return (!c.input_paused || OwnsRing(c)) && !c.output_blocked &&
+             c.in.size() <= config_.input_high_water;
     case Phase::kFlushing:
       return false;  // answer what was answered; what the client sends now is not read
     case Phase::kLingering:

@@ -142,6 +142,29 @@ TEST_P(HttpServerTest, PipelinesOneToSixtyFourDeep) {
   EXPECT_EQ(reactor_->Snapshot().connections[0].requests, total);
 }
 
+// A connection with a ring of its own keeps its multishot receive armed from batch to
+// batch, in worker mode too, where its input is paused while a batch is at a worker: the
+// ring bounds what arrives meanwhile (it runs dry and the receive parks), so no hand-off
+// pays a cancel and a re-arm. On the shared ring a paused connection must not take
+// buffers, so there each hand-off stops the receive.
+TEST_P(HttpServerTest, ARingOfItsOwnKeepsTheReceiveArmedAcrossBatches) {
+  TestClient client(port());
+  constexpr int kBatches = 50;
+  std::string batch;
+  for (int i = 0; i < 16; ++i) batch += kPipeline;
+  for (int i = 0; i < kBatches; ++i) {
+    client.Send(batch);
+    ASSERT_EQ(ReadResponses(client, 16).size(), 16u);
+  }
+  const ConnectionStats c = reactor_->Snapshot().connections[0];
+  EXPECT_EQ(c.requests, 16u * kBatches);
+  if (GetParam().incremental) {
+    EXPECT_EQ(c.rearms, 0u);
+  } else if (GetParam().handler_threads > 0) {
+    EXPECT_GE(c.rearms, kBatches - 1);
+  }
+}
+
 // The reactor's totals count every connection it served, the closed ones' too (the metrics
 // endpoint reads them), and every recycled buffer lands in one bucket of the histogram of
 // completions per buffer. Each connection sends more than a receive buffer (16 KiB), so an
