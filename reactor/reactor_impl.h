@@ -37,6 +37,7 @@
 #include "ringside/reactor/block_pool.h"
 #include "ringside/reactor/input_stream.h"
 #include "ringside/reactor/interval_log.h"
+#include "ringside/reactor/object_slab.h"
 #include "ringside/reactor/output_chain.h"
 #include "ringside/reactor/reactor.h"
 #include "ringside/reactor/reactor_stats.h"
@@ -123,8 +124,10 @@ class Reactor::Impl {
 
  private:
   // A connection is its own timer (timers.cc): one per connection, armed at the earliest
-  // time one of its deadlines may come due.
-  struct Connection final : ConnectionIo, TimerWheel::Timer {
+  // time one of its deadlines may come due. Connections live in a slab (object_slab.h), not
+  // among the transient objects of the reactor's malloc arena (rings, tables), so the holes
+  // a burst of those leaves can go back to the kernel.
+  struct Connection final : ConnectionIo, TimerWheel::Timer, SlabAllocated<Connection> {
     Connection(Impl* owner, uint32_t index) : impl(owner), out(&owner->pool_), slot(index) {}
     // Members by size, largest first, so that an idle connection's object has no padding
     // to speak of (10,000 idle connections are 10,000 of these).
