@@ -1,5 +1,5 @@
-// The memory of idle incremental connections after a burst (DESIGN.md, "Memory per
-// connection"). Each connection opens, sends, reads its answer and stays, the next one
+// The memory of idle incremental connections after a burst (DESIGN.md, invariant 8 of "The
+// receive path"). Each connection opens, sends, reads its answer and stays, the next one
 // right behind it, as a fast client does: each got a buffer ring for its first bytes while
 // the next ones were accepted, and the rings were freed when idle. The freed ring objects
 // must not stay resident as holes among the connections' objects: once the heap is trimmed
@@ -7,22 +7,19 @@
 // kBytesPerConnection to the process's resident bytes. A binary of its own: it measures its
 // process's RSS.
 #include <malloc.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <future>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "ringside/reactor/connection_handler.h"
 #include "ringside/reactor/object_slab.h"
 #include "ringside/reactor/reactor.h"
+#include "ringside/reactor/test_client.h"
 #include "ringside/tests/process_memory.h"
 
 namespace ringside {
@@ -37,19 +34,6 @@ class AckHandler final : public ConnectionHandler, public SlabAllocated<AckHandl
     io.output().AppendStatic("k");
   }
 };
-
-int Connect(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // The reactor's totals only: a full snapshot would allocate a list of the connections on
 // the reactor thread, among what is measured.
@@ -90,23 +74,18 @@ TEST(IdleMemoryTest, RingsFreedAfterABurstDoNotStayResidentAmongConnections) {
   ASSERT_TRUE(reactor.Start().ok());
   if (!reactor.incremental()) GTEST_SKIP() << "no incremental rings: " << reactor.fallback_reason();
 
-  std::vector<int> fds;
+  std::vector<testing::TestClient> clients;
   // Opens n connections one after the other, each sending a byte and reading the answer
   // before the next one opens; waits for their rings to be detached and trims the heap.
-  // Returns the process's resident bytes then.
+  // Returns the process's resident bytes then, or -1 if an answer or the detach never came.
   auto burst = [&](int n) -> int64_t {
     for (int i = 0; i < n; ++i) {
-      const int fd = Connect(reactor.port());
-      EXPECT_GE(fd, 0) << "connection " << i;
-      if (fd < 0) return -1;
-      fds.push_back(fd);
-      char byte = 'x';
-      if (write(fd, &byte, 1) != 1 || read(fd, &byte, 1) != 1) return -1;
+      testing::TestClient& client = clients.emplace_back(reactor.port());
+      client.Send("x");
+      if (client.ReadExactly(1) != "k") return -1;
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (LiveRings(reactor) > 0) {
-      if (std::chrono::steady_clock::now() > deadline) return -1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!testing::WaitFor([&] { return LiveRings(reactor) == 0; }, std::chrono::seconds(30))) {
+      return -1;
     }
     malloc_trim(0);
     return ResidentBytes();
@@ -115,13 +94,13 @@ TEST(IdleMemoryTest, RingsFreedAfterABurstDoNotStayResidentAmongConnections) {
   // own structures) to its working size. Not a burst as large as the measured one: the
   // measured burst's rings would fill the holes its rings left, and hide them.
   const int64_t before = burst(64);
-  ASSERT_GT(before, 0) << "a connection failed, or rings never detached";
+  ASSERT_GT(before, 0) << "an answer did not come, or rings never detached";
   const int64_t after = burst(kConnections);
-  ASSERT_GT(after, 0) << "a connection failed, or rings never detached";
+  ASSERT_GT(after, 0) << "an answer did not come, or rings never detached";
   const int64_t per_connection = (after - before) / kConnections;
   RecordProperty("resident_bytes_per_connection", std::to_string(per_connection));
   EXPECT_LE(per_connection, kBytesPerConnection);
-  for (int fd : fds) close(fd);
+  clients.clear();
   reactor.Stop();
   reactor.Join();
 }

@@ -27,6 +27,7 @@
 namespace ringside {
 
 struct ObjectSlab::Chunk {
+  ObjectSlab* owner = nullptr;
   Chunk* prev = nullptr;  // on the list of chunks with room
   Chunk* next = nullptr;
   void* free_list = nullptr;  // freed objects, each holding the next one's address
@@ -50,19 +51,11 @@ ObjectSlab::ObjectSlab(size_t object_size, size_t alignment)
 }
 
 ObjectSlab::~ObjectSlab() {
-  while (open_head_ != nullptr) {
-    Chunk* chunk = open_head_;
-    Unlink(chunk);
-    UnmapChunk(chunk);
-  }
   if (spare_ != nullptr) UnmapChunk(spare_);
-  // Full chunks are on no list: they are lost with the objects still in them, which the
-  // owner was to free first.
   assert(stats_.objects == 0);
 }
 
 void* ObjectSlab::Allocate() {
-  std::lock_guard lock(mu_);
   Chunk* chunk = open_head_;
   if (chunk == nullptr) {
     if (spare_ != nullptr) {
@@ -92,8 +85,7 @@ void* ObjectSlab::Allocate() {
 void ObjectSlab::Free(void* p) {
   if (p == nullptr) return;
   auto* chunk = reinterpret_cast<Chunk*>(reinterpret_cast<uintptr_t>(p) & ~(kChunkBytes - 1));
-  std::lock_guard lock(mu_);
-  assert(chunk->live > 0);
+  assert(chunk->owner == this && chunk->live > 0);
   *static_cast<void**>(p) = chunk->free_list;
   chunk->free_list = p;
   RINGSIDE_POISON(p, object_size_);
@@ -111,10 +103,7 @@ void ObjectSlab::Free(void* p) {
   }
 }
 
-ObjectSlab::Stats ObjectSlab::stats() const {
-  std::lock_guard lock(mu_);
-  return stats_;
-}
+ObjectSlab::Stats ObjectSlab::stats() const { return stats_; }
 
 ObjectSlab::Chunk* ObjectSlab::MapChunk() {
   // Twice the size, then the misaligned ends unmapped: the kernel aligns to pages only.
@@ -135,7 +124,9 @@ ObjectSlab::Chunk* ObjectSlab::MapChunk() {
 #endif
   ++stats_.chunks;
   ++stats_.chunks_mapped;
-  return new (memory) Chunk;
+  Chunk* chunk = new (memory) Chunk;
+  chunk->owner = this;
+  return chunk;
 }
 
 void ObjectSlab::UnmapChunk(Chunk* chunk) {

@@ -7,8 +7,8 @@
 // are smaller than a page and no page can go back to the kernel, not even by malloc_trim():
 // 10,000 idle connections kept ~3 MB of such holes. In a slab, long-lived objects sit
 // packed among their own kind, with no malloc header, and the arena's transient objects
-// coalesce when freed. SlabAllocated<T> gives a final class operator new/delete from one
-// process-wide slab for its size.
+// coalesce when freed. SlabAllocated<T> gives a final class operator new/delete from a slab
+// of its size per thread.
 //
 //   class Connection final : public SlabAllocated<Connection> { ... };
 //   auto c = std::make_unique<Connection>(...);  // from the slab; delete gives it back
@@ -31,9 +31,13 @@
 // three syscalls (mmap, and munmap of the misaligned ends), unmapping one one, at most once
 // per objects_per_chunk() allocations or frees.
 //
-// Thread-safety: thread-safe (one mutex; an uncontended lock is a few tens of nanoseconds
-// against the microseconds a connection costs). An object may be freed on any thread. The
-// slabs of SlabAllocated are never destroyed, so objects may outlive main()'s locals.
+// Thread-safety: thread-compatible, and no lock: a reactor thread takes none on its hot
+// path (DESIGN.md, invariant 9). An ObjectSlab is used by one thread at a time.
+// SlabAllocated<T> keeps one slab per thread: an object must be freed on the thread that
+// allocated it, before that thread ends (a reactor's Connections and handlers are made and
+// destroyed on its thread: TearDown destroys the last ones). A thread's slab is destroyed
+// when the thread ends, giving back its spare chunk; a chunk that still holds objects is
+// never unmapped. Debug builds assert that an object is freed into the slab it came from.
 // Under AddressSanitizer, free and never-allocated objects are poisoned, and chunks are
 // LeakSanitizer root regions (the malloc'd memory that slab objects point to is not leaked).
 #ifndef RINGSIDE_REACTOR_OBJECT_SLAB_H_
@@ -41,7 +45,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <new>
 #include <type_traits>
 
@@ -61,14 +64,15 @@ class ObjectSlab {
   // Objects of `object_size` bytes (1..kChunkBytes / 4), aligned to `alignment` (a power of
   // two, at most 4096).
   ObjectSlab(size_t object_size, size_t alignment);
-  // Unmaps every chunk; objects still allocated are gone with them.
+  // Unmaps the spare chunk. Chunks that still hold objects stay mapped (and are lost): an
+  // object freed late is a bug, but one that reads freed memory rather than unmapped.
   ~ObjectSlab();
   ObjectSlab(const ObjectSlab&) = delete;
   ObjectSlab& operator=(const ObjectSlab&) = delete;
 
   // Uninitialised memory for one object; throws std::bad_alloc when no chunk can be mapped.
   void* Allocate();
-  // `p` came from Allocate() of this slab.
+  // `p` came from Allocate() of this slab (asserted in debug builds).
   void Free(void* p);
 
   Stats stats() const;
@@ -84,15 +88,14 @@ class ObjectSlab {
   const size_t object_size_;
   const size_t first_offset_;  // of the first object from the chunk's start
   const size_t objects_per_chunk_;
-  mutable std::mutex mu_;
-  Chunk* open_head_ = nullptr;  // chunks with room, oldest first; guarded by mu_
+  Chunk* open_head_ = nullptr;  // chunks with room, in the order they got it
   Chunk* open_tail_ = nullptr;
   Chunk* spare_ = nullptr;      // an empty chunk kept mapped (not on the list)
-  Stats stats_;                 // guarded by mu_
+  Stats stats_;
 };
 
-// A base that gives the final class T operator new and delete from a process-wide
-// ObjectSlab of sizeof(T) bytes.
+// A base that gives the final class T operator new and delete from the calling thread's
+// ObjectSlab of sizeof(T) bytes. See the thread-safety note above.
 template <typename T>
 class SlabAllocated {
  public:
@@ -103,14 +106,13 @@ class SlabAllocated {
   }
   static void operator delete(void* p) { Slab().Free(p); }
 
+  // The calling thread's slab's.
   static ObjectSlab::Stats SlabStats() { return Slab().stats(); }
 
  private:
   static ObjectSlab& Slab() {
-    // Never destroyed: objects may be freed by static destructors or after main() returns.
-    alignas(ObjectSlab) static unsigned char storage[sizeof(ObjectSlab)];
-    static ObjectSlab* const slab = new (storage) ObjectSlab(sizeof(T), alignof(T));
-    return *slab;
+    thread_local ObjectSlab slab(sizeof(T), alignof(T));
+    return slab;
   }
 };
 
