@@ -50,8 +50,8 @@ TEST(IdleMemoryTest, RingsFreedAfterABurstDoNotStayResidentAmongConnections) {
   // Every ring locks a 4 KiB page against RLIMIT_MEMLOCK, which this user's processes share
   // (8 MiB here): 1,000 rings at once take 4 MiB of it for about a second, twice.
   constexpr int kConnections = 1000;
-  // 782 bytes a connection with Connections in the reactor's malloc arena; 491-544 in a
-  // slab (also with four of these tests at once).
+  // With the Connection in the reactor's malloc arena: 782 bytes a connection (a 416-byte
+  // Connection), 716 (360 bytes); in a slab: 442-544 (also with four of these at once).
   constexpr int64_t kBytesPerConnection = 640;
   rlimit files{};
   getrlimit(RLIMIT_NOFILE, &files);
