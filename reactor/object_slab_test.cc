@@ -137,7 +137,9 @@ TEST(ObjectSlabTest, EachThreadAllocatesFromItsOwnSlab) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([t, &counted] {
       std::vector<std::unique_ptr<Tracked>> mine;
-      for (int i = 0; i < kObjects; ++i) mine.push_back(std::make_unique<Tracked>(t * kObjects + i));
+      for (int i = 0; i < kObjects; ++i) {
+        mine.push_back(std::make_unique<Tracked>(t * kObjects + i));
+      }
       counted[t] = Tracked::SlabStats().objects;
       for (int i = 0; i < kObjects; ++i) EXPECT_EQ(mine[i]->value, t * kObjects + i);
       mine.clear();
