@@ -110,7 +110,6 @@ void Reactor::Impl::NewConnection(int fd) {
   c.timer_deadline_ms = 0;
   c.phase = Phase::kOpen;
   c.receive = Receive::kStopped;
-  c.socket_peer.clear();
   c.proxy_version = 0;
   c.awaiting_proxy_header = false;
   ++live_;

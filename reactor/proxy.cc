@@ -64,8 +64,9 @@ bool Reactor::Impl::TakeProxyHeader(Connection& c) {
   c.proxy_version = header.version;
   ++totals_.proxy_headers_accepted;
   if (header.source.ss_family != AF_UNSPEC) {
-    c.socket_peer = PeerName(c.fd);
-    c.peer = AddressName(header.source);
+    if (c.peers == nullptr) c.peers = std::make_unique<PeerNames>();
+    c.peers->socket_peer = PeerName(c.fd);
+    c.peers->peer = AddressName(header.source);
   }
   return true;
 }

@@ -37,6 +37,7 @@
 #include "ringside/reactor/block_pool.h"
 #include "ringside/reactor/input_stream.h"
 #include "ringside/reactor/interval_log.h"
+#include "ringside/reactor/object_slab.h"
 #include "ringside/reactor/output_chain.h"
 #include "ringside/reactor/reactor.h"
 #include "ringside/reactor/reactor_stats.h"
@@ -88,6 +89,15 @@ enum class Phase : uint8_t {
   kClosing,       // cancels in flight; the slot is freed when the last completion arrives
 };
 
+// A connection's client addresses, made when first asked for (a snapshot, a handler, a
+// PROXY header): one pointer in every Connection instead of two strings (64 bytes).
+struct PeerNames {
+  // The client: the socket's peer, or the source a PROXY header named.
+  std::string peer;
+  // The TCP peer, when a PROXY header named another client; "" otherwise.
+  std::string socket_peer;
+};
+
 // What one sendmsg in flight needs until its completion: the message and its iovecs.
 // Pooled per reactor, so an idle connection holds none.
 struct SendSlot {
@@ -123,14 +133,17 @@ class Reactor::Impl {
 
  private:
   // A connection is its own timer (timers.cc): one per connection, armed at the earliest
-  // time one of its deadlines may come due.
-  struct Connection final : ConnectionIo, TimerWheel::Timer {
+  // time one of its deadlines may come due. Connections live in a slab (object_slab.h), not
+  // among the transient objects of the reactor's malloc arena (rings, tables), so the holes
+  // a burst of those leaves can go back to the kernel.
+  struct Connection final : ConnectionIo, TimerWheel::Timer, SlabAllocated<Connection> {
     Connection(Impl* owner, uint32_t index) : impl(owner), out(&owner->pool_), slot(index) {}
     // Members by size, largest first, so that an idle connection's object has no padding
     // to speak of (10,000 idle connections are 10,000 of these).
     Impl* const impl;
     std::unique_ptr<ConnectionHandler> handler;
     std::unique_ptr<SendSlot> send;  // the sendmsg in flight, if any
+    std::unique_ptr<PeerNames> peers;  // null until asked for (snapshot.cc, proxy.cc)
     uint64_t id = 0;
     uint64_t arms = 0;  // receives armed; all but the first are re-arms (stats)
     uint64_t last_activity_ms = 0;
@@ -143,10 +156,6 @@ class Reactor::Impl {
     uint64_t ring_recycled_base = 0;
     uint64_t ring_retired_base = 0;
     uint64_t ring_stale_base = 0;
-    // The client's address, looked up when first asked for; a PROXY header's source
-    // overwrites it (proxy.cc), and socket_peer then keeps the TCP peer.
-    std::string peer;
-    std::string socket_peer;
     InputStream in;
     OutputChain out;
     ConnectionCounters stats;

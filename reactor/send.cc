@@ -143,7 +143,7 @@ void Reactor::Impl::MaybeFree(Connection& c) {
   // The output chain gives back every block and lease, whether the slot keeps its
   // Connection for the next one or frees it (slots.cc).
   c.out.Clear();
-  c.peer.clear();
+  c.peers.reset();
   c.fd = -1;
   c.in_use = false;
   c.phase = Phase::kOpen;

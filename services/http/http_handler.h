@@ -44,12 +44,15 @@
 #include "ringside/buffers/buffer_lease.h"
 #include "ringside/net/http_parser.h"
 #include "ringside/reactor/connection_handler.h"
+#include "ringside/reactor/object_slab.h"
 #include "ringside/services/http/http_app.h"
 #include "ringside/services/http/worker_pool.h"
 
 namespace ringside::http {
 
-class HttpHandler final : public ConnectionHandler {
+// In a slab (object_slab.h): a handler lives as long as its connection, and would otherwise
+// sit among the transient objects of the reactor's malloc arena, pinning their pages.
+class HttpHandler final : public ConnectionHandler, public SlabAllocated<HttpHandler> {
  public:
   // How long a request's line and headers may take to arrive, from their first byte
   // (slowloris); then 408 and close.
