@@ -70,6 +70,9 @@ class InputStream {
     return s_ != nullptr && (s_->current.holds_buffer() || s_->tail.holds_buffer());
   }
   uint64_t copied_bytes() const { return copied_bytes_; }
+  // The pending bytes straddle ring buffers and live in the stream's own copy, where every
+  // byte appended is copied too, until a Consume() passes the newest buffer's start.
+  bool copying() const { return s_ != nullptr && !s_->copy.empty(); }
 
  private:
   // Zero-copy mode: the bytes are current.data()[begin, end).

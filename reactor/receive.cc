@@ -34,10 +34,13 @@ RingId Reactor::Impl::AcquireRing() {
 bool Reactor::Impl::WantsInput(const Connection& c) const {
   switch (c.phase) {
     case Phase::kOpen:
-      // Paused input on a ring of its own stays armed: the ring bounds what arrives (it
-      // runs dry and the receive parks), and a hand-off to a worker saves the cancel and
-      // the re-arm. On the shared ring a paused connection must not take buffers.
-      return (!c.input_paused || OwnsRing(c)) && !c.output_blocked &&
+      // Paused input on a ring of its own stays armed while its bytes stay in the ring
+      // buffer they arrived in (the kernel packs them behind each other), so a hand-off
+      // to a worker saves a cancel and a re-arm. Once they straddle into the next buffer
+      // the stream would copy every further byte until the handler takes them: the
+      // receive stops there, having copied at most one buffer's worth. On the shared ring
+      // a paused connection must not take buffers at all.
+      return (!c.input_paused || (OwnsRing(c) && !c.in.copying())) && !c.output_blocked &&
              c.in.size() <= config_.input_high_water;
     case Phase::kFlushing:
       return false;  // answer what was answered; what the client sends now is not read

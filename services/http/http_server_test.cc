@@ -143,10 +143,11 @@ TEST_P(HttpServerTest, PipelinesOneToSixtyFourDeep) {
 }
 
 // A connection with a ring of its own keeps its multishot receive armed from batch to
-// batch, in worker mode too, where its input is paused while a batch is at a worker: the
-// ring bounds what arrives meanwhile (it runs dry and the receive parks), so no hand-off
-// pays a cancel and a re-arm. On the shared ring a paused connection must not take
-// buffers, so there each hand-off stops the receive.
+// batch, in worker mode too, where its input is paused while a batch is at a worker, so a
+// hand-off pays no cancel and re-arm; only where the paused bytes cross into the next ring
+// buffer (and would be copied) does the receive stop, about once per buffer the stream
+// crosses (28.8 KB here) instead of once per batch. On the shared ring a paused connection
+// must not take buffers, so there each hand-off stops the receive.
 TEST_P(HttpServerTest, ARingOfItsOwnKeepsTheReceiveArmedAcrossBatches) {
   TestClient client(port());
   constexpr int kBatches = 50;
@@ -158,8 +159,10 @@ TEST_P(HttpServerTest, ARingOfItsOwnKeepsTheReceiveArmedAcrossBatches) {
   }
   const ConnectionStats c = reactor_->Snapshot().connections[0];
   EXPECT_EQ(c.requests, 16u * kBatches);
-  if (GetParam().incremental) {
+  if (GetParam().incremental && GetParam().handler_threads == 0) {
     EXPECT_EQ(c.rearms, 0u);
+  } else if (GetParam().incremental) {
+    EXPECT_LT(c.rearms, kBatches / 4);
   } else if (GetParam().handler_threads > 0) {
     EXPECT_GE(c.rearms, kBatches - 1);
   }
