@@ -64,9 +64,8 @@ bool Reactor::Impl::TakeProxyHeader(Connection& c) {
   c.proxy_version = header.version;
   ++totals_.proxy_headers_accepted;
   if (header.source.ss_family != AF_UNSPEC) {
-    if (c.peers == nullptr) c.peers = std::make_unique<PeerNames>();
-    c.peers->socket_peer = PeerName(c.fd);
-    c.peers->peer = AddressName(header.source);
+    c.socket_peer = std::make_unique<std::string>(PeerName(c.fd));
+    c.peer = AddressName(header.source);
   }
   return true;
 }

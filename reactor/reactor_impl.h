@@ -89,15 +89,6 @@ enum class Phase : uint8_t {
   kClosing,       // cancels in flight; the slot is freed when the last completion arrives
 };
 
-// A connection's client addresses, made when first asked for (a snapshot, a handler, a
-// PROXY header): one pointer in every Connection instead of two strings (64 bytes).
-struct PeerNames {
-  // The client: the socket's peer, or the source a PROXY header named.
-  std::string peer;
-  // The TCP peer, when a PROXY header named another client; "" otherwise.
-  std::string socket_peer;
-};
-
 // What one sendmsg in flight needs until its completion: the message and its iovecs.
 // Pooled per reactor, so an idle connection holds none.
 struct SendSlot {
@@ -143,7 +134,9 @@ class Reactor::Impl {
     Impl* const impl;
     std::unique_ptr<ConnectionHandler> handler;
     std::unique_ptr<SendSlot> send;  // the sendmsg in flight, if any
-    std::unique_ptr<PeerNames> peers;  // null until asked for (snapshot.cc, proxy.cc)
+    // The TCP peer, when a PROXY header named another client (proxy.cc); null otherwise:
+    // only PROXY connections pay for a second address.
+    std::unique_ptr<std::string> socket_peer;
     uint64_t id = 0;
     uint64_t arms = 0;  // receives armed; all but the first are re-arms (stats)
     uint64_t last_activity_ms = 0;
@@ -156,6 +149,11 @@ class Reactor::Impl {
     uint64_t ring_recycled_base = 0;
     uint64_t ring_retired_base = 0;
     uint64_t ring_stale_base = 0;
+    // The client, looked up when first asked for (snapshot.cc); a PROXY header's source
+    // overwrites it. Inline: an IPv4 or short IPv6 address with its port fits the string's
+    // own 15 bytes, so a snapshot (an admin watch asks every 100 ms) allocates nothing that
+    // stays with each connection.
+    std::string peer;
     InputStream in;
     OutputChain out;
     ConnectionCounters stats;

@@ -38,8 +38,9 @@ bool Reactor::Impl::WantsInput(const Connection& c) const {
       // buffer they arrived in (the kernel packs them behind each other), so a hand-off
       // to a worker saves a cancel and a re-arm. Once they straddle into the next buffer
       // the stream would copy every further byte until the handler takes them: the
-      // receive stops there, having copied at most one buffer's worth. On the shared ring
-      // a paused connection must not take buffers at all.
+      // receive stops there, having copied the pending bytes and what completes before
+      // the cancel, about a ring's worth. On the shared ring a paused connection must not
+      // take buffers at all.
       return (!c.input_paused || (OwnsRing(c) && !c.in.copying())) && !c.output_blocked &&
              c.in.size() <= config_.input_high_water;
     case Phase::kFlushing:

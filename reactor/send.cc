@@ -143,7 +143,8 @@ void Reactor::Impl::MaybeFree(Connection& c) {
   // The output chain gives back every block and lease, whether the slot keeps its
   // Connection for the next one or frees it (slots.cc).
   c.out.Clear();
-  c.peers.reset();
+  c.peer.clear();
+  c.socket_peer.reset();
   c.fd = -1;
   c.in_use = false;
   c.phase = Phase::kOpen;

@@ -7,11 +7,10 @@ namespace ringside {
 
 // Looked up when first asked for (a snapshot, a handler), not at accept: connection churn
 // should not pay for an address nobody asked for, and later askers should not pay a
-// syscall each. Whoever learns a better address (a PROXY header) writes `peers` itself.
+// syscall each. Whoever learns a better address (a PROXY header) writes `peer` itself.
 const std::string& Reactor::Impl::Connection::peer_address() {
-  if (peers == nullptr) peers = std::make_unique<PeerNames>();
-  if (peers->peer.empty()) peers->peer = PeerName(fd);
-  return peers->peer;
+  if (peer.empty()) peer = PeerName(fd);
+  return peer;
 }
 
 ReactorSnapshot Reactor::Impl::TakeSnapshot(SnapshotDetail detail) {
@@ -73,7 +72,7 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(SnapshotDetail detail) {
     s.fd = c.fd;
     s.rearms = c.arms > 0 ? c.arms - 1 : 0;
     s.peer = c.peer_address();
-    if (c.peers != nullptr) s.socket_peer = c.peers->socket_peer;
+    if (c.socket_peer != nullptr) s.socket_peer = *c.socket_peer;
     s.proxy_version = c.proxy_version;
     s.incremental = manager_->incremental() && !OnSharedRing(c);
     s.ring_attached = c.ring_attached;
