@@ -1,11 +1,29 @@
 // The io_uring loop: one submit-and-wait per iteration, then every completion, the
-// mailboxes, buffer returns, due timers, the output queued meanwhile, and the slots closed
-// meanwhile.
+// mailboxes, buffer returns, due timers, the output queued meanwhile, what handlers
+// deferred to the iteration's end (AtIterationEnd: e.g. waking the workers they posted
+// to), the answers that came back meanwhile, and the slots closed meanwhile.
 #include <algorithm>
 
 #include "ringside/reactor/reactor_impl.h"
 
 namespace ringside {
+namespace {
+
+// The running reactor's list of what AtIterationEnd deferred; null on other threads.
+thread_local std::vector<std::function<void()>>* iteration_end_tasks = nullptr;
+
+}  // namespace
+
+void Reactor::AtIterationEnd(std::function<void()> fn) {
+  if (iteration_end_tasks == nullptr) return fn();
+  iteration_end_tasks->push_back(std::move(fn));
+}
+
+void Reactor::Impl::RunIterationEnd(std::vector<std::function<void()>>& tasks) {
+  // A task may defer another: it runs in this iteration too.
+  for (size_t i = 0; i < tasks.size(); ++i) tasks[i]();
+  tasks.clear();
+}
 
 io_uring_sqe* Reactor::Impl::Sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -25,6 +43,8 @@ void Reactor::Impl::ArmWake() {
 
 void Reactor::Impl::Loop() {
   manager_->BindToCurrentThread();
+  std::vector<std::function<void()>> at_iteration_end;
+  iteration_end_tasks = &at_iteration_end;
   while (!finished_) {
     if (stop_requested_.load(std::memory_order_acquire) && !stopping_) BeginShutdown();
     WaitForCompletions();
@@ -33,17 +53,33 @@ void Reactor::Impl::Loop() {
     now_ms_ = NowMs();
     ++totals_.loop_iterations;
     ReapCompletions();
-    RunTasks();
-    manager_->DrainReleases();
-    manager_->Flush([this](RingId ring) { OnBuffersReturned(ring); });
+    HandleMailboxes();
     // Timers may produce output (a handler's timeout response), so they go first.
     RunTimers(now_ms_);
     ResumeInputs();
     FlushOutputs();
+    RunIterationEnd(at_iteration_end);
+    if (tasks_.queue().ApproxSize() > 0) {
+      // What the iteration handed off may be back already (a worker sharing this core ran
+      // when it was woken, at the iteration's end): its answers go out with this
+      // iteration's submit instead of one wake-up later. Once: a steady stream of tasks
+      // must not keep the loop from its completions.
+      HandleMailboxes();
+      ResumeInputs();
+      FlushOutputs();
+      RunIterationEnd(at_iteration_end);
+    }
     // Last: no Connection& of this iteration is held any more.
     RecycleSlots();
     if (stopping_ && (live_ == 0 || now_ms_ >= shutdown_deadline_ms_)) finished_ = true;
   }
+  iteration_end_tasks = nullptr;
+}
+
+void Reactor::Impl::HandleMailboxes() {
+  RunTasks();
+  manager_->DrainReleases();
+  manager_->Flush([this](RingId ring) { OnBuffersReturned(ring); });
 }
 
 // How long the loop may sleep: until the next timer may come due or, while stopping, the

@@ -141,6 +141,11 @@ class Reactor {
     std::function<void(ConnectionIo&)> fn;
   };
   void PostToConnections(std::vector<ConnectionTask> tasks);
+  // Called on a reactor thread (from a handler or a posted task): runs `fn` on that thread
+  // at the end of the current loop iteration, after its completions, tasks and resumed
+  // inputs and before it submits and sleeps, so work handed to other threads during an
+  // iteration can wake them once for all of it. Outside a reactor thread, runs `fn` at once.
+  static void AtIterationEnd(std::function<void()> fn);
 
   // A consistent copy of the stats, gathered on the reactor thread. Blocks the caller (not
   // the reactor) until then; on the reactor thread itself, taken at once. Once the reactor

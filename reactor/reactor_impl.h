@@ -216,6 +216,9 @@ class Reactor::Impl {
   io_uring_sqe* Sqe();
   void ArmWake();
   void Loop();
+  // Posted tasks, then the buffers released meanwhile (from any thread) back to the kernel.
+  void HandleMailboxes();
+  static void RunIterationEnd(std::vector<std::function<void()>>& tasks);
   bool SleepDeadline(__kernel_timespec* ts);
   void WaitForCompletions();
   void ReapCompletions();

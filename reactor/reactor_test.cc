@@ -829,6 +829,71 @@ TEST_P(ReactorTest, HandlerTimerWaitsWhileInputIsPausedThenFires) {
   EXPECT_EQ(reactor->Snapshot().totals.handler_timeouts, 1u);
 }
 
+// Hands its first input to another thread, which answers through PostToConnection; at the
+// end of the iteration it waits (with a deadline) until that answer is in the reactor's
+// mailbox, as a worker sharing the reactor's core has answered by then. Records the loop
+// iteration of the hand-off, of the end-of-iteration call and of the answer.
+struct HandOff {
+  std::thread answerer;
+  std::atomic<bool> answered{false};
+  std::atomic<uint64_t> handed_at{0}, iteration_end_at{0}, answered_at{0};
+};
+
+uint64_t LoopIteration(Reactor* reactor) {
+  uint64_t iteration = 0;
+  // On the reactor thread: runs at once.
+  reactor->CollectTotals([&](const ReactorTotals& t) { iteration = t.loop_iterations; });
+  return iteration;
+}
+
+class HandOffHandler final : public ConnectionHandler {
+ public:
+  explicit HandOffHandler(HandOff* hand_off) : hand_off_(hand_off) {}
+  void OnInput(ConnectionIo& io) override {
+    io.input().Consume(io.input().size());
+    io.PauseInput();
+    HandOff* h = hand_off_;
+    h->handed_at = LoopIteration(io.handle().reactor);
+    h->answerer = std::thread([h, handle = io.handle()] {
+      handle.reactor->PostToConnection(handle, [h](ConnectionIo& c) {
+        h->answered_at = LoopIteration(c.handle().reactor);
+        c.output().AppendStatic("answer");
+        c.ResumeInput();
+      });
+      h->answered = true;
+    });
+    Reactor::AtIterationEnd([h, reactor = io.handle().reactor] {
+      h->iteration_end_at = LoopIteration(reactor);
+      WaitFor([h] { return h->answered.load(); }, std::chrono::seconds(5));
+    });
+  }
+
+ private:
+  HandOff* hand_off_;
+};
+
+// An answer that is back by the end of the iteration that handed its work off goes out in
+// that iteration, not one wake-up later.
+TEST_P(ReactorTest, AnswersBackByTheIterationsEndGoOutInThatIteration) {
+  HandOff hand_off;
+  auto reactor = std::make_unique<Reactor>(
+      Config(), [&] { return std::make_unique<HandOffHandler>(&hand_off); });
+  ASSERT_TRUE(reactor->Start().ok());
+  TestClient client(reactor->port());
+  client.Send("x");
+  EXPECT_EQ(client.ReadExactly(6, std::chrono::seconds(5)), "answer");
+  hand_off.answerer.join();
+  EXPECT_NE(hand_off.handed_at.load(), 0u);
+  EXPECT_EQ(hand_off.iteration_end_at.load(), hand_off.handed_at.load());
+  EXPECT_EQ(hand_off.answered_at.load(), hand_off.handed_at.load());
+}
+
+TEST(ReactorAtIterationEnd, OutsideAReactorThreadRunsAtOnce) {
+  bool ran = false;
+  Reactor::AtIterationEnd([&] { ran = true; });
+  EXPECT_TRUE(ran);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, ReactorTest,
                          ::testing::Values(Mode{"incremental", true}, Mode{"shared", false}),
                          [](const auto& info) { return std::string(info.param.name); });

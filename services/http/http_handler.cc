@@ -14,6 +14,20 @@
 namespace ringside::http {
 namespace {
 
+// A batch of requests lent to a worker, and its answers. Made on the reactor thread and
+// freed there once its answers are sent (or its connection closed).
+struct WorkerBatch {
+  ConnectionHandle handle;
+  net::HttpLimits limits;  // a copy: the worker may run it after the handler is gone
+  BufferLease requests;
+  std::string last_response;  // after the answers: an error response, or empty
+  std::string responses;
+  bool close_after = false;
+  // Owns the batch while it travels to the worker as a raw pointer, which fits
+  // std::function's inline room, so posting it costs no allocation.
+  std::shared_ptr<WorkerBatch> self;
+};
+
 // Worker-side state: each worker thread has its own app (and Date cache), parser and body.
 struct WorkerState {
   explicit WorkerState(const net::HttpLimits& limits) : parser(limits) {}
@@ -37,6 +51,8 @@ void SendReplies(WorkerState& worker) {
   worker.replies.clear();
 }
 
+constexpr size_t kRepliesReserved = 64;
+
 void QueueReply(WorkerState& worker, const ConnectionHandle& handle,
                 std::function<void(ConnectionIo&)> fn) {
   if (worker.replies.empty()) WorkerPool::AtBatchEnd([&worker] { SendReplies(worker); });
@@ -45,8 +61,29 @@ void QueueReply(WorkerState& worker, const ConnectionHandle& handle,
   if (it == worker.replies.end()) {
     worker.replies.emplace_back(handle.reactor, std::vector<Reactor::ConnectionTask>());
     it = worker.replies.end() - 1;
+    // A drain answers a batch per connection the reactor had ready: one allocation for
+    // most drains instead of a vector regrown several times.
+    it->second.reserve(kRepliesReserved);
   }
   it->second.push_back({handle, std::move(fn)});
+}
+
+// The workers this reactor thread posted batches to in the current loop iteration without
+// waking them: each is woken once, at the iteration's end.
+std::vector<std::pair<WorkerPool*, size_t>>& OwedWakes() {
+  thread_local std::vector<std::pair<WorkerPool*, size_t>> owed;
+  return owed;
+}
+
+void OweWake(WorkerPool* pool, size_t worker) {
+  std::vector<std::pair<WorkerPool*, size_t>>& owed = OwedWakes();
+  if (std::find(owed.begin(), owed.end(), std::pair(pool, worker)) != owed.end()) return;
+  owed.emplace_back(pool, worker);
+  if (owed.size() > 1) return;  // the first one's wake-up is on its way
+  Reactor::AtIterationEnd([] {
+    for (auto [pool, worker] : OwedWakes()) pool->Wake(worker);
+    OwedWakes().clear();
+  });
 }
 
 // Responses are formatted into this reactor thread's scratch string, then copied into the
@@ -517,36 +554,39 @@ void HttpHandler::UpdateRequestTimer(ConnectionIo& io, bool new_request) {
 void HttpHandler::PostBatch(ConnectionIo& io, BufferLease requests, bool close_after,
                             std::string last_response) {
   io.PauseInput();
-  // One allocation carries the batch (std::function needs a copyable task; a lease is not).
-  struct Batch {
-    BufferLease requests;
-    std::string last_response;
-  };
-  auto batch = std::make_shared<Batch>(Batch{std::move(requests), std::move(last_response)});
-  settings_->workers->Post(io.handle().connection_id,
-                 [handle = io.handle(), limits = settings_->limits, batch = std::move(batch),
-                  close_after] {
-    WorkerState& worker = ThisWorker(limits);
-    auto responses = std::make_shared<std::string>();
-    // Responses are about as long as their requests (an echo is longer by a head): one
-    // allocation for most batches instead of a string regrown several times.
-    responses->reserve(batch->requests.size() + 512);
-    AnswerBatch(worker, batch->requests.view(), responses.get());
+  auto batch = std::make_shared<WorkerBatch>();
+  batch->handle = io.handle();
+  batch->limits = settings_->limits;
+  batch->requests = std::move(requests);
+  batch->last_response = std::move(last_response);
+  batch->close_after = close_after;
+  // Responses are about as long as their requests (an echo is longer by a head). Reserved
+  // here so that the reactor thread, which frees the batch once it is sent, also made it.
+  batch->responses.reserve(batch->requests.size() + batch->last_response.size() + 512);
+  WorkerBatch* raw = batch.get();
+  raw->self = std::move(batch);
+  WorkerPool* const workers = settings_->workers;
+  const size_t worker = io.handle().connection_id % workers->size();
+  workers->PostQuietly(worker, [raw] {
+    std::shared_ptr<WorkerBatch> batch = std::move(raw->self);
+    WorkerState& worker = ThisWorker(batch->limits);
+    AnswerBatch(worker, batch->requests.view(), &batch->responses);
     // Released here, on the worker: the release travels on the reactor's release queue.
     batch->requests.Reset();
-    responses->append(batch->last_response);
-    QueueReply(
-        worker, handle, [responses = std::shared_ptr<const std::string>(std::move(responses)),
-                 close_after](ConnectionIo& c) mutable {
-          // By reference: the worker's string is sent as it is.
-          c.output().AppendShared(std::move(responses));
-          if (close_after) {
-            c.CloseAfterFlush();
-          } else {
-            c.ResumeInput();
-          }
-        });
+    batch->responses.append(batch->last_response);
+    const ConnectionHandle handle = batch->handle;
+    QueueReply(worker, handle, [batch = std::move(batch)](ConnectionIo& c) {
+      // By reference: the answers are sent as the worker wrote them, and the batch is
+      // freed once they are.
+      c.output().AppendShared(batch, batch->responses);
+      if (batch->close_after) {
+        c.CloseAfterFlush();
+      } else {
+        c.ResumeInput();
+      }
+    });
   });
+  OweWake(workers, worker);
 }
 
 }  // namespace ringside::http

@@ -75,6 +75,55 @@ TEST(WorkerPool, AtBatchEndRunsAfterTheDrainsTasksOnTheWorker) {
                                               "end 2"}));
 }
 
+TEST(WorkerPool, QuietlyPostedTasksRunInOrderOnceTheWorkerIsWoken) {
+  WorkerPool pool(1);
+  std::mutex mu;
+  std::vector<int> order;
+  for (int i = 0; i < 100; ++i) {
+    pool.PostQuietly(0, [&, i] {
+      std::lock_guard<std::mutex> lock(mu);
+      order.push_back(i);
+    });
+  }
+  pool.Wake(0);
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return order.size() == 100;
+  }));
+  std::lock_guard<std::mutex> lock(mu);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(order[i], i);
+}
+
+// Posting quietly into a full queue wakes the worker, which alone can make room: without
+// that, the poster would wait for a sleeping worker forever.
+TEST(WorkerPool, PostingQuietlyIntoAFullQueueWakesTheWorker) {
+  WorkerPool pool(1, /*queue_capacity=*/16);
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 1000; ++i) pool.PostQuietly(0, [&] { ran.fetch_add(1); });
+  pool.Wake(0);
+  EXPECT_TRUE(Eventually([&] { return ran.load() == 1000; }));
+}
+
+// Producers on several threads against a worker that keeps going to sleep: no post is
+// left in the queue while the worker sleeps (each would be a lost wake-up).
+TEST(WorkerPool, NoWakeUpIsLostBetweenPostsFromManyThreads) {
+  WorkerPool pool(1);
+  std::atomic<int> ran{0};
+  constexpr int kThreads = 4;
+  constexpr int kPosts = 20000;
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t) {
+    producers.emplace_back([&] {
+      for (int i = 0; i < kPosts; ++i) {
+        pool.Post(0, [&] { ran.fetch_add(1); });
+        if (i % 64 == 0) std::this_thread::yield();  // let the worker drain and sleep
+      }
+    });
+  }
+  for (std::thread& producer : producers) producer.join();
+  EXPECT_TRUE(Eventually([&] { return ran.load() == kThreads * kPosts; }));
+}
+
 TEST(WorkerPool, AtBatchEndOutsideAWorkerRunsAtOnce) {
   bool ran = false;
   WorkerPool::AtBatchEnd([&] { ran = true; });
