@@ -97,6 +97,12 @@ bool Reactor::Impl::SleepDeadline(__kernel_timespec* ts) {
 
 void Reactor::Impl::WaitForCompletions() {
   ++totals_.submits;
+  if (!tasks_.ReadyToSleep() || !releases_.ReadyToSleep()) {
+    // Posted while this thread was awake (no wake-up was sent for it): handled now, with
+    // whatever completions are ready, instead of sleeping.
+    io_uring_submit_and_get_events(&ring_);
+    return;
+  }
   __kernel_timespec ts{};
   const bool bounded = SleepDeadline(&ts);
   io_uring_cqe* cqe = nullptr;

@@ -31,9 +31,9 @@ Reactor::Impl::Impl(Reactor* self, const ReactorConfig& config, HandlerFactory h
     : self_(self),
       config_(config),
       handlers_(std::move(handlers)),
-      releases_(config.release_queue_capacity, [this] { Wake(); }),
+      releases_(config.release_queue_capacity, [this] { Wake(); }, WakePolicy::kWhenAsleep),
       pool_(config.output_block_size, config.output_pool_blocks, kKeptOutputBlocks),
-      tasks_(config.task_queue_capacity, [this] { Wake(); }),
+      tasks_(config.task_queue_capacity, [this] { Wake(); }, WakePolicy::kWhenAsleep),
       now_ms_(NowMs()) {}
 
 Reactor::Impl::~Impl() {

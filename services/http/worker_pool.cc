@@ -32,31 +32,24 @@ WorkerPool::WorkerPool(size_t threads, size_t queue_capacity) {
 
 WorkerPool::~WorkerPool() {
   stopping_.store(true, std::memory_order_release);
-  for (auto& worker : workers_) {
-    worker->posted.fetch_add(1, std::memory_order_seq_cst);
-    FutexWake(&worker->posted);
-  }
+  for (auto& worker : workers_) worker->WakeThread();
   for (auto& worker : workers_) worker->thread.join();
 }
 
+void WorkerPool::Worker::WakeThread() {
+  wake_word.fetch_add(1, std::memory_order_release);
+  FutexWake(&wake_word);
+}
+
 void WorkerPool::Post(size_t worker, std::function<void()> task) {
-  PostQuietly(worker, std::move(task));
-  Wake(worker);
+  workers_[worker % workers_.size()]->tasks.Push(std::move(task));
 }
 
 void WorkerPool::PostQuietly(size_t worker, std::function<void()> task) {
-  Worker& w = *workers_[worker % workers_.size()];
-  while (!w.tasks.TryPush(std::move(task))) {
-    Wake(worker);  // a full queue: the worker must drain it
-    std::this_thread::yield();
-  }
+  workers_[worker % workers_.size()]->tasks.PushQuietly(std::move(task));
 }
 
-void WorkerPool::Wake(size_t worker) {
-  Worker& w = *workers_[worker % workers_.size()];
-  w.posted.fetch_add(1, std::memory_order_seq_cst);
-  if (w.sleeping.load(std::memory_order_seq_cst)) FutexWake(&w.posted);
-}
+void WorkerPool::Wake(size_t worker) { workers_[worker % workers_.size()]->tasks.Wake(); }
 
 void WorkerPool::AtBatchEnd(std::function<void()> fn) {
   if (batch_end_tasks == nullptr) return fn();
@@ -67,15 +60,14 @@ void WorkerPool::Run(Worker& worker) {
   std::vector<std::function<void()>> at_batch_end;
   batch_end_tasks = &at_batch_end;
   for (;;) {
-    const uint32_t seen = worker.posted.load(std::memory_order_acquire);
+    const uint32_t seen = worker.wake_word.load(std::memory_order_acquire);
     const size_t ran = worker.tasks.Drain([](std::function<void()>&& task) { task(); });
     for (std::function<void()>& fn : at_batch_end) fn();
     at_batch_end.clear();
     if (ran > 0) continue;
     if (stopping_.load(std::memory_order_acquire)) return;
-    worker.sleeping.store(true, std::memory_order_seq_cst);
-    if (worker.posted.load(std::memory_order_seq_cst) == seen) FutexWait(&worker.posted, seen);
-    worker.sleeping.store(false, std::memory_order_relaxed);
+    // A wake-up after `seen` was read makes the wait return at once.
+    if (worker.tasks.ReadyToSleep()) FutexWait(&worker.wake_word, seen);
   }
 }
 

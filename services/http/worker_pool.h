@@ -1,9 +1,10 @@
 // worker_pool.h: N threads that run tasks posted by reactor threads.
 //
-// Each worker has its own MpscQueue and sleeps on a futex when idle, so the reactor posting
-// work never takes a lock, and a post makes a system call only when the worker sleeps.
-// (std::atomic::wait, used before, yielded four times before it slept: on a core shared
-// with the reactor each yield was a switch to the reactor and back.) Posting to a given
+// Each worker has its own Mailbox (an MpscQueue and its wake-up protocol) and sleeps on a
+// futex when idle, so the reactor posting work never takes a lock, and a post makes a
+// system call only when the worker sleeps. (std::atomic::wait, used before, yielded four
+// times before it slept: on a core shared with the reactor each yield was a switch to the
+// reactor and back.) Posting to a given
 // worker keeps order, which is how one connection's pipelined requests stay in order when
 // the app runs off the reactor.
 //
@@ -27,7 +28,7 @@
 #include <thread>
 #include <vector>
 
-#include "ringside/queue/mpsc_queue.h"
+#include "ringside/queue/mailbox.h"
 
 namespace ringside::http {
 
@@ -54,14 +55,12 @@ class WorkerPool {
 
  private:
   struct Worker {
-    explicit Worker(size_t capacity) : tasks(capacity) {}
-    MpscQueue<std::function<void()>> tasks;  // by value: no box per task
-    // Counts wake-ups; the worker sleeps on it (a futex) when its queue is empty.
-    std::atomic<uint32_t> posted{0};
-    // Set while the worker may be in (or entering) its futex wait: Wake() makes the system
-    // call only then. Both sides use seq_cst (the worker stores this then reads `posted`;
-    // Wake adds to `posted` then reads this), so one of them always sees the other.
-    std::atomic<bool> sleeping{false};
+    explicit Worker(size_t capacity)
+        : tasks(capacity, [this] { WakeThread(); }, WakePolicy::kWhenAsleep) {}
+    void WakeThread();
+    // Counts wake-ups; the worker sleeps on it (a futex) once its mailbox says it may.
+    std::atomic<uint32_t> wake_word{0};
+    Mailbox<std::function<void()>> tasks;  // by value: no box per task
     std::thread thread;
   };
   void Run(Worker& worker);
