@@ -211,16 +211,15 @@ struct HttpParser::HeadMemo {
 
 constinit thread_local HttpParser::HeadMemo HttpParser::head_memo_;
 
-bool HttpParser::RecallHead(std::string_view input, size_t* head_size) {
+const HttpParser::HeadMemo* HttpParser::RecallHead(std::string_view input) {
   const HeadMemo& memo = head_memo_;
   if (state_ != State::kRequestLine || !lines_.untouched() || !memo.Matches(input, limits_)) {
-    return false;
+    return nullptr;
   }
+  // The fields stay in the memo: only Fill reads them, right after this.
   head_ = memo.head;
-  fields_.assign(memo.fields, memo.fields + memo.field_count);
   StartBody();
-  *head_size = memo.size;
-  return true;
+  return &memo;
 }
 
 void HttpParser::MemorizeHead(std::string_view head) const {
@@ -284,7 +283,10 @@ ParseResult HttpParser::Parse(std::string_view input, HttpRequest* request) {
 
 ParseResult HttpParser::ParseHead(std::string_view input, HttpRequest* request) {
   size_t head_size = 0;
-  if (!RecallHead(input, &head_size)) {
+  if (const HeadMemo* memo = RecallHead(input)) {
+    head_size = memo->size;
+    Fill(input, {memo->fields, memo->field_count}, request);
+  } else {
     Step step = Step::kNext;
     while (step == Step::kNext && !head_complete()) {
       step = state_ == State::kRequestLine ? ScanRequestLine(input) : ScanHeaders(input);
@@ -297,8 +299,8 @@ ParseResult HttpParser::ParseHead(std::string_view input, HttpRequest* request) 
     }
     head_size = lines_.line_start();
     MemorizeHead(input.substr(0, head_size));
+    Fill(input, fields_, request);
   }
-  Fill(input, request);
   // Offsets restart at 0 of the next input: the caller drops the head.
   lines_.Reset(0);
   return {.status = ParseStatus::kHead,
@@ -496,7 +498,8 @@ HttpParser::Step HttpParser::Fail(int status) {
   return Step::kError;
 }
 
-void HttpParser::Fill(std::string_view input, HttpRequest* request) const {
+void HttpParser::Fill(std::string_view input, std::span<const FieldSpan> fields,
+                      HttpRequest* request) const {
   request->method = head_.method.In(input);
   request->target = head_.target.In(input);
   request->path = head_.root_path ? std::string_view("/") : head_.path.In(input);
@@ -504,9 +507,11 @@ void HttpParser::Fill(std::string_view input, HttpRequest* request) const {
   request->version_minor = head_.version_minor;
   request->keep_alive = head_.keep_alive;
   request->expect_continue = head_.expect_continue;
-  request->headers.clear();
-  for (const FieldSpan& field : fields_) {
-    request->headers.push_back({field.name.In(input), field.value.In(input)});
+  // Resized, not cleared and pushed: the vector keeps its room from request to request,
+  // and each field is two stores.
+  request->headers.resize(fields.size());
+  for (size_t i = 0; i < fields.size(); ++i) {
+    request->headers[i] = {fields[i].name.In(input), fields[i].value.In(input)};
   }
   request->chunked = head_.chunked;
   request->body_length = head_.body_length;

@@ -118,8 +118,10 @@
 
 #include "ringside/base/cxx20.h"  // first: below C++20, one clear error
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -226,7 +228,12 @@ class HttpParser {
   // A part of the input by offset, since the input may move between calls.
   struct Span {
     static Span Of(std::string_view input, std::string_view part);
-    std::string_view In(std::string_view input) const { return input.substr(offset, size); }
+    // Unchecked: a span is made from the input it is used with, or from the same bytes
+    // moved (the Parse contract).
+    std::string_view In(std::string_view input) const {
+      assert(offset + size <= input.size());
+      return std::string_view(input.data() + offset, size);
+    }
     size_t offset = 0;
     size_t size = 0;
   };
@@ -250,8 +257,9 @@ class HttpParser {
   static thread_local HeadMemo head_memo_;
 
   // Takes the parse of the last head completed on this thread when `input` starts with the
-  // same bytes (see HeadMemo in the .cc); false if it does not.
-  bool RecallHead(std::string_view input, size_t* head_size);
+  // same bytes (see HeadMemo in the .cc) and returns it (its size and fields); null if it
+  // does not.
+  const HeadMemo* RecallHead(std::string_view input);
   void MemorizeHead(std::string_view head) const;
   Step ScanRequestLine(std::string_view input);
   int ParseRequestLine(std::string_view input, std::string_view line);
@@ -260,7 +268,8 @@ class HttpParser {
   // After the head: waits for its body, or for none.
   void StartBody();
   Step Fail(int status);
-  void Fill(std::string_view input, HttpRequest* request) const;
+  void Fill(std::string_view input, std::span<const FieldSpan> fields,
+            HttpRequest* request) const;
   ParseResult ParseHead(std::string_view input, HttpRequest* request);
   ParseResult ParseFixedBody(std::string_view input);
   ParseResult ParseChunkedBody(std::string_view input);
