@@ -285,7 +285,9 @@ ParseResult HttpParser::ParseHead(std::string_view input, HttpRequest* request) 
   size_t head_size = 0;
   if (const HeadMemo* memo = RecallHead(input)) {
     head_size = memo->size;
-    Fill(input, {memo->fields, memo->field_count}, request);
+    // From the memo, not from head_ just copied from it: reading back what was just stored
+    // stalled on store forwarding (a third of Fill's samples).
+    Fill(input, memo->head, {memo->fields, memo->field_count}, request);
   } else {
     Step step = Step::kNext;
     while (step == Step::kNext && !head_complete()) {
@@ -299,7 +301,7 @@ ParseResult HttpParser::ParseHead(std::string_view input, HttpRequest* request) 
     }
     head_size = lines_.line_start();
     MemorizeHead(input.substr(0, head_size));
-    Fill(input, fields_, request);
+    Fill(input, head_, fields_, request);
   }
   // Offsets restart at 0 of the next input: the caller drops the head.
   lines_.Reset(0);
@@ -498,23 +500,23 @@ HttpParser::Step HttpParser::Fail(int status) {
   return Step::kError;
 }
 
-void HttpParser::Fill(std::string_view input, std::span<const FieldSpan> fields,
-                      HttpRequest* request) const {
-  request->method = head_.method.In(input);
-  request->target = head_.target.In(input);
-  request->path = head_.root_path ? std::string_view("/") : head_.path.In(input);
-  request->query = head_.query.In(input);
-  request->version_minor = head_.version_minor;
-  request->keep_alive = head_.keep_alive;
-  request->expect_continue = head_.expect_continue;
+void HttpParser::Fill(std::string_view input, const Head& head,
+                      std::span<const FieldSpan> fields, HttpRequest* request) {
+  request->method = head.method.In(input);
+  request->target = head.target.In(input);
+  request->path = head.root_path ? std::string_view("/") : head.path.In(input);
+  request->query = head.query.In(input);
+  request->version_minor = head.version_minor;
+  request->keep_alive = head.keep_alive;
+  request->expect_continue = head.expect_continue;
   // Resized, not cleared and pushed: the vector keeps its room from request to request,
   // and each field is two stores.
   request->headers.resize(fields.size());
   for (size_t i = 0; i < fields.size(); ++i) {
     request->headers[i] = {fields[i].name.In(input), fields[i].value.In(input)};
   }
-  request->chunked = head_.chunked;
-  request->body_length = head_.body_length;
+  request->chunked = head.chunked;
+  request->body_length = head.body_length;
 }
 
 }  // namespace ringside::net

@@ -268,8 +268,8 @@ class HttpParser {
   // After the head: waits for its body, or for none.
   void StartBody();
   Step Fail(int status);
-  void Fill(std::string_view input, std::span<const FieldSpan> fields,
-            HttpRequest* request) const;
+  static void Fill(std::string_view input, const Head& head, std::span<const FieldSpan> fields,
+                   HttpRequest* request);
   ParseResult ParseHead(std::string_view input, HttpRequest* request);
   ParseResult ParseFixedBody(std::string_view input);
   ParseResult ParseChunkedBody(std::string_view input);

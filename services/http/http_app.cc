@@ -153,6 +153,12 @@ void HttpApp::Handle(const net::HttpRequest& request, std::string_view body, std
     route.fixed->prebuilt.AppendTo(date_.Now(), out);
     return;
   }
+  HandleGeneral(request, route, body, out);
+}
+
+void HttpApp::HandleGeneral(const net::HttpRequest& request, const Route& route,
+                            std::string_view body, std::string* out) {
+  const std::string_view path = request.path;
   const bool head = request.method == "HEAD";
   const bool post = request.method == "POST";
   net::Response response;
