@@ -34,15 +34,18 @@ RingId Reactor::Impl::AcquireRing() {
 bool Reactor::Impl::WantsInput(const Connection& c) const {
   switch (c.phase) {
     case Phase::kOpen:
-      // Paused input on a ring of its own stays armed while its bytes stay in the ring
-      // buffer they arrived in (the kernel packs them behind each other), so a hand-off
-      // to a worker saves a cancel and a re-arm. Once they straddle into the next buffer
-      // the stream would copy every further byte until the handler takes them: the
-      // receive stops there, having copied the pending bytes and what completes before
-      // the cancel, about a ring's worth. On the shared ring a paused connection must not
-      // take buffers at all.
-      return (!c.input_paused || (OwnsRing(c) && !c.in.copying())) && !c.output_blocked &&
-             c.in.size() <= config_.input_high_water;
+      // Paused input may keep its receive armed, so that a hand-off to a worker, which
+      // usually comes back before the client sends more, saves a cancel and a re-arm. On a
+      // ring of its own, while its bytes stay in the ring buffer they arrived in (the
+      // kernel packs them behind each other): once they straddle into the next buffer the
+      // stream would copy every further byte until the handler takes them, so the receive
+      // stops there, having copied the pending bytes and what completes before the
+      // cancel, about a ring's worth. On the shared ring, while it holds no byte: the
+      // first bytes that arrive while paused (copied out of the shared buffer at once, as
+      // every connection's pending bytes there are) stop it, so it copies what completes
+      // before the cancel and keeps no shared buffer.
+      return (!c.input_paused || (OwnsRing(c) ? !c.in.copying() : c.in.empty())) &&
+             !c.output_blocked && c.in.size() <= config_.input_high_water;
     case Phase::kFlushing:
       return false;  // answer what was answered; what the client sends now is not read
     case Phase::kLingering:
