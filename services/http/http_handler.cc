@@ -31,11 +31,11 @@ struct WorkerBatch {
   std::shared_ptr<WorkerBatch> self;
 };
 
-// Batches this thread keeps for reuse: as many as its connections have out at once,
-// typically one per busy connection; more are freed.
-constexpr size_t kKeptBatches = 256;
-// A batch keeps the room of a typical batch's answers, not the largest it ever held.
-constexpr size_t kKeptAnswerBytes = 64 << 10;
+// Batches this thread keeps for reuse (as many as its connections have out at once, one
+// per busy connection; more are freed), each with the room of a typical batch's answers,
+// not the largest it ever held: at most 2 MiB a reactor thread.
+constexpr size_t kKeptBatches = 128;
+constexpr size_t kKeptAnswerBytes = 16 << 10;
 
 std::vector<std::unique_ptr<WorkerBatch>>& BatchPool() {
   thread_local std::vector<std::unique_ptr<WorkerBatch>> pool;
