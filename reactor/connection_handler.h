@@ -57,9 +57,12 @@
 //    call Reactor::PostToConnection(): the task runs on the reactor thread with the
 //    connection's io, or not at all if it has closed (a handle never names a newer
 //    connection in the same slot).
-//  - The reactor stops receiving for a connection that paused its input, holds more than
-//    the input high-water mark of unconsumed bytes, or has more than the output high-water
-//    mark unsent; a handler must be able to make progress with input_high_water bytes.
+//  - The reactor stops receiving for a connection that holds more than the input
+//    high-water mark of unconsumed bytes, or has more than the output high-water mark
+//    unsent, and for one that paused its input once what arrives would need copying (it
+//    keeps a paused receive armed while the bytes stay in one buffer of the connection's
+//    own ring, or, on the shared ring, until the first bytes arrive); a handler must be
+//    able to make progress with input_high_water bytes.
 //
 // Thread-safety: every method of ConnectionHandler and ConnectionIo is called on the
 // reactor thread that owns the connection (OnInput, OnTimeout and OnClose never run at
