@@ -3,6 +3,7 @@
 // deferred to the iteration's end (AtIterationEnd: e.g. waking the workers they posted
 // to), the answers that came back meanwhile, and the slots closed meanwhile.
 #include <algorithm>
+#include <utility>
 
 #include "ringside/reactor/reactor_impl.h"
 
@@ -20,8 +21,9 @@ void Reactor::AtIterationEnd(std::function<void()> fn) {
 }
 
 void Reactor::Impl::RunIterationEnd(std::vector<std::function<void()>>& tasks) {
-  // A task may defer another: it runs in this iteration too.
-  for (size_t i = 0; i < tasks.size(); ++i) tasks[i]();
+  // By index, each moved out before it runs: a task may defer another (which runs in this
+  // iteration too), and the list may then move under it.
+  for (size_t i = 0; i < tasks.size(); ++i) std::exchange(tasks[i], nullptr)();
   tasks.clear();
 }
 

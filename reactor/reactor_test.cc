@@ -888,6 +888,45 @@ TEST_P(ReactorTest, AnswersBackByTheIterationsEndGoOutInThatIteration) {
   EXPECT_EQ(hand_off.answered_at.load(), hand_off.handed_at.load());
 }
 
+// At its first input, defers a call that defers 64 more, each recording its iteration.
+class DeferringHandler final : public ConnectionHandler {
+ public:
+  explicit DeferringHandler(std::vector<uint64_t>* iterations) : iterations_(iterations) {}
+  void OnInput(ConnectionIo& io) override {
+    io.input().Consume(io.input().size());
+    Reactor* reactor = io.handle().reactor;
+    std::vector<uint64_t>* iterations = iterations_;
+    iterations->push_back(LoopIteration(reactor));
+    Reactor::AtIterationEnd([reactor, iterations] {
+      for (int i = 0; i < 64; ++i) {
+        Reactor::AtIterationEnd([reactor, iterations] {
+          iterations->push_back(LoopIteration(reactor));
+        });
+      }
+    });
+    io.output().AppendStatic("done");
+  }
+
+ private:
+  std::vector<uint64_t>* iterations_;
+};
+
+// What a call deferred to the iteration's end defers runs in the same iteration (the list
+// grows under the call that appends to it).
+TEST_P(ReactorTest, DeferredCallsMayDeferMoreToTheSameIterationsEnd) {
+  std::vector<uint64_t> iterations;  // written on the reactor thread only
+  auto reactor = std::make_unique<Reactor>(
+      Config(), [&] { return std::make_unique<DeferringHandler>(&iterations); });
+  ASSERT_TRUE(reactor->Start().ok());
+  TestClient client(reactor->port());
+  client.Send("x");
+  EXPECT_EQ(client.ReadExactly(4, std::chrono::seconds(5)), "done");
+  reactor->Stop();
+  reactor->Join();
+  ASSERT_EQ(iterations.size(), 65u);
+  for (uint64_t iteration : iterations) EXPECT_EQ(iteration, iterations[0]);
+}
+
 TEST(ReactorAtIterationEnd, OutsideAReactorThreadRunsAtOnce) {
   bool ran = false;
   Reactor::AtIterationEnd([&] { ran = true; });

@@ -62,7 +62,9 @@ void WorkerPool::Run(Worker& worker) {
   for (;;) {
     const uint32_t seen = worker.wake_word.load(std::memory_order_acquire);
     const size_t ran = worker.tasks.Drain([](std::function<void()>&& task) { task(); });
-    for (std::function<void()>& fn : at_batch_end) fn();
+    // By index, each moved out before it runs: a deferred function may defer another
+    // (which runs in this drain too), and the list may then move under it.
+    for (size_t i = 0; i < at_batch_end.size(); ++i) std::exchange(at_batch_end[i], nullptr)();
     at_batch_end.clear();
     if (ran > 0) continue;
     if (stopping_.load(std::memory_order_acquire)) return;

@@ -124,6 +124,18 @@ TEST(WorkerPool, NoWakeUpIsLostBetweenPostsFromManyThreads) {
   EXPECT_TRUE(Eventually([&] { return ran.load() == kThreads * kPosts; }));
 }
 
+TEST(WorkerPool, AtBatchEndMayDeferMoreWhileTheDeferredRun) {
+  WorkerPool pool(1);
+  std::atomic<int> ran{0};
+  pool.Post(0, [&] {
+    WorkerPool::AtBatchEnd([&] {
+      // Appending to the list being run: each needs its own room, so the list grows.
+      for (int i = 0; i < 64; ++i) WorkerPool::AtBatchEnd([&] { ran.fetch_add(1); });
+    });
+  });
+  EXPECT_TRUE(Eventually([&] { return ran.load() == 64; }));
+}
+
 TEST(WorkerPool, AtBatchEndOutsideAWorkerRunsAtOnce) {
   bool ran = false;
   WorkerPool::AtBatchEnd([&] { ran = true; });
