@@ -595,6 +595,75 @@ TEST_P(ReactorTest, PausedInputFloodIsBoundedByTheHighWaterMark) {
   EXPECT_TRUE(echoed == flood) << echoed.size() << " of " << flood.size() << " bytes";
 }
 
+// Takes its first input whole (as a worker hand-off lends it) and pauses holding nothing;
+// resumed, it echoes.
+class EmptyPauseHandler final : public ConnectionHandler {
+ public:
+  EmptyPauseHandler(std::atomic<bool>* paused, ConnectionHandle* handle)
+      : paused_(paused), handle_(handle) {}
+  void OnInput(ConnectionIo& io) override {
+    if (!took_first_) {
+      took_first_ = true;
+      io.input().Consume(io.input().size());
+      *handle_ = io.handle();
+      io.PauseInput();
+      paused_->store(true);
+      return;
+    }
+    EchoHandler().OnInput(io);
+  }
+
+ private:
+  std::atomic<bool>* paused_;
+  ConnectionHandle* handle_;
+  bool took_first_ = false;
+};
+
+// A connection paused while it holds no byte may keep its receive armed (so a worker's
+// hand-off costs no cancel and re-arm); a flood that arrives then must still stop it, in
+// both modes, at the marks a paused connection holding bytes stops at.
+TEST_P(ReactorTest, FloodWhilePausedHoldingNothingIsBounded) {
+  std::atomic<bool> paused{false};
+  ConnectionHandle handle;
+  ReactorConfig config = Config();
+  config.input_high_water = 64 << 10;
+  auto reactor = std::make_unique<Reactor>(config, [&] {
+    return std::make_unique<EmptyPauseHandler>(&paused, &handle);
+  });
+  ASSERT_TRUE(reactor->Start().ok());
+  TestClient client(reactor->port());
+  client.Send("first");
+  ASSERT_TRUE(WaitFor([&] { return paused.load(); }, std::chrono::seconds(5)));
+  const std::string flood = Pattern(64 << 20, 10);
+  const long rss_before = RssKib();
+  const size_t written = WriteUntilStalled(client.fd(), flood, std::chrono::milliseconds(500));
+  const long rss_growth_kib = RssKib() - rss_before;
+  const ReactorSnapshot snap = reactor->Snapshot(/*with_buffers=*/false);
+  ASSERT_EQ(snap.connections.size(), 1u);
+  const ConnectionStats& c = snap.connections[0];
+  const size_t ring_bytes = GetParam().incremental
+                                ? config.buffers.connection_entries * config.buffers.buffer_size
+                                : config.buffers.shared_entries * config.buffers.buffer_size;
+  EXPECT_LT(written, flood.size()) << "the server never stopped reading";
+  EXPECT_LE(c.input_bytes_held, config.input_high_water + ring_bytes);
+  EXPECT_LE(snap.totals.input_bytes_copied, config.input_high_water + ring_bytes);
+  std::printf("paused holding nothing: %zu bytes written, %llu held, %llu copied\n", written,
+              static_cast<unsigned long long>(c.input_bytes_held),
+              static_cast<unsigned long long>(snap.totals.input_bytes_copied));
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  EXPECT_LE(rss_growth_kib, static_cast<long>((config.input_high_water + ring_bytes) / 1024) + 1024)
+      << "received " << c.recv_bytes << " bytes while paused";
+#else
+  (void)rss_growth_kib;
+#endif
+  reactor->PostToConnection(handle, [](ConnectionIo& io) { io.ResumeInput(); });
+  std::string echoed;
+  std::thread reader([&] { echoed = client.ReadExactly(flood.size(), std::chrono::seconds(30)); });
+  client.Send(std::string_view(flood).substr(written));
+  reader.join();
+  EXPECT_TRUE(echoed == flood) << echoed.size() << " of " << flood.size() << " bytes";
+}
+
 TEST_P(ReactorTest, SeveralReactorsShareOnePort) {
   ReactorConfig config = Config();
   std::vector<std::unique_ptr<Reactor>> group;
