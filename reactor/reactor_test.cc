@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <set>
 #include <thread>
 #include <memory>
@@ -548,6 +549,45 @@ long RssKib() {
 // A handler that paused its input while a client keeps sending: the reactor stops
 // receiving at the input high-water mark instead of buffering the flood (it took 512 MiB
 // in 2 s before), and what it holds is bounded; resuming delivers every byte in order.
+// Floods a connection whose input is paused until the server stops reading; checks that
+// what it holds, copied and grew by stays under `config`'s marks (copies under
+// `max_copied`); then resumes it with `resume` and checks that every byte is echoed in
+// order.
+void ExpectPausedFloodBounded(Reactor& reactor, TestClient& client, const ReactorConfig& config,
+                              bool incremental, size_t max_copied, uint32_t seed,
+                              const std::function<void()>& resume) {
+  const std::string flood = Pattern(64 << 20, seed);
+  const long rss_before = RssKib();
+  const size_t written = WriteUntilStalled(client.fd(), flood, std::chrono::milliseconds(500));
+  const long rss_growth_kib = RssKib() - rss_before;
+  const ReactorSnapshot snap = reactor.Snapshot(/*with_buffers=*/false);
+  ASSERT_EQ(snap.connections.size(), 1u);
+  const ConnectionStats& c = snap.connections[0];
+  const size_t ring_bytes = incremental
+                                ? config.buffers.connection_entries * config.buffers.buffer_size
+                                : config.buffers.shared_entries * config.buffers.buffer_size;
+  EXPECT_LT(written, flood.size()) << "the server never stopped reading";
+  EXPECT_LE(c.input_bytes_held, config.input_high_water + ring_bytes);
+  EXPECT_LE(snap.totals.input_bytes_copied, max_copied);
+  std::printf("paused flood: %zu bytes written, %llu held, %llu copied\n", written,
+              static_cast<unsigned long long>(c.input_bytes_held),
+              static_cast<unsigned long long>(snap.totals.input_bytes_copied));
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  // Sanitizers' shadow memory and allocators make this process's RSS say nothing here.
+  EXPECT_LE(rss_growth_kib, static_cast<long>((config.input_high_water + ring_bytes) / 1024) + 1024)
+      << "received " << c.recv_bytes << " bytes while paused";
+#else
+  (void)rss_growth_kib;
+#endif
+  // Resumed, the connection gets every byte, in order.
+  resume();
+  std::string echoed;
+  std::thread reader([&] { echoed = client.ReadExactly(flood.size(), std::chrono::seconds(30)); });
+  client.Send(std::string_view(flood).substr(written));
+  reader.join();
+  EXPECT_TRUE(echoed == flood) << echoed.size() << " of " << flood.size() << " bytes";
+}
+
 TEST_P(ReactorTest, PausedInputFloodIsBoundedByTheHighWaterMark) {
   std::atomic<bool> hold{true};
   ConnectionHandle held;
@@ -558,41 +598,19 @@ TEST_P(ReactorTest, PausedInputFloodIsBoundedByTheHighWaterMark) {
   });
   ASSERT_TRUE(reactor->Start().ok());
   TestClient client(reactor->port());
-  const std::string flood = Pattern(64 << 20, 9);
-  const long rss_before = RssKib();
-  const size_t written = WriteUntilStalled(client.fd(), flood, std::chrono::milliseconds(500));
-  const long rss_growth_kib = RssKib() - rss_before;
-  const ReactorSnapshot snap = reactor->Snapshot(/*with_buffers=*/false);
-  ASSERT_EQ(snap.connections.size(), 1u);
-  const ConnectionStats& c = snap.connections[0];
-  const size_t ring_bytes = GetParam().incremental
-                                ? config.buffers.connection_entries * config.buffers.buffer_size
-                                : config.buffers.shared_entries * config.buffers.buffer_size;
-  EXPECT_LT(written, flood.size()) << "the server never stopped reading";
-  EXPECT_LE(c.input_bytes_held, config.input_high_water + ring_bytes);
-  if (GetParam().incremental) {
-    // A paused connection keeps receiving into its own ring only while the bytes stay in
-    // the buffer they arrived in: at the first straddle it copies and stops, so what it
-    // copies is the pending bytes and the receives that complete before the cancel, about
-    // a ring's worth, rather than everything up to the high-water mark (77,824 bytes here
-    // when the receive stayed armed regardless).
-    EXPECT_LE(snap.totals.input_bytes_copied, ring_bytes + 2 * config.buffers.buffer_size);
-  }
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-  // Sanitizers' shadow memory and allocators make this process's RSS say nothing here.
-  EXPECT_LE(rss_growth_kib, static_cast<long>((config.input_high_water + ring_bytes) / 1024) + 1024)
-      << "received " << c.recv_bytes << " bytes while paused";
-#else
-  (void)rss_growth_kib;
-#endif
-  // Resumed, the connection gets every byte, in order.
-  hold = false;
-  reactor->PostToConnection(held, [](ConnectionIo& io) { io.ResumeInput(); });
-  std::string echoed;
-  std::thread reader([&] { echoed = client.ReadExactly(flood.size(), std::chrono::seconds(30)); });
-  client.Send(std::string_view(flood).substr(written));
-  reader.join();
-  EXPECT_TRUE(echoed == flood) << echoed.size() << " of " << flood.size() << " bytes";
+  // A paused connection keeps receiving into its own ring only while the bytes stay in the
+  // buffer they arrived in: at the first straddle it copies and stops, so what it copies is
+  // the pending bytes and the receives that complete before the cancel, about a ring's
+  // worth, rather than everything up to the high-water mark (77,824 bytes here when the
+  // receive stayed armed regardless).
+  const size_t max_copied =
+      GetParam().incremental
+          ? (config.buffers.connection_entries + 2) * config.buffers.buffer_size
+          : config.input_high_water + config.buffers.shared_entries * config.buffers.buffer_size;
+  ExpectPausedFloodBounded(*reactor, client, config, GetParam().incremental, max_copied, 9, [&] {
+    hold = false;
+    reactor->PostToConnection(held, [](ConnectionIo& io) { io.ResumeInput(); });
+  });
 }
 
 // Takes its first input whole (as a worker hand-off lends it) and pauses holding nothing;
@@ -621,7 +639,9 @@ class EmptyPauseHandler final : public ConnectionHandler {
 
 // A connection paused while it holds no byte may keep its receive armed (so a worker's
 // hand-off costs no cancel and re-arm); a flood that arrives then must still stop it, in
-// both modes, at the marks a paused connection holding bytes stops at.
+// both modes, at the marks a paused connection holding bytes stops at. (Shared mode: the
+// multishot receive's burst before the cancel, 128,000 bytes with 4 KiB buffers and a
+// 64 KiB mark; incremental: about one buffer.)
 TEST_P(ReactorTest, FloodWhilePausedHoldingNothingIsBounded) {
   std::atomic<bool> paused{false};
   ConnectionHandle handle;
@@ -634,34 +654,13 @@ TEST_P(ReactorTest, FloodWhilePausedHoldingNothingIsBounded) {
   TestClient client(reactor->port());
   client.Send("first");
   ASSERT_TRUE(WaitFor([&] { return paused.load(); }, std::chrono::seconds(5)));
-  const std::string flood = Pattern(64 << 20, 10);
-  const long rss_before = RssKib();
-  const size_t written = WriteUntilStalled(client.fd(), flood, std::chrono::milliseconds(500));
-  const long rss_growth_kib = RssKib() - rss_before;
-  const ReactorSnapshot snap = reactor->Snapshot(/*with_buffers=*/false);
-  ASSERT_EQ(snap.connections.size(), 1u);
-  const ConnectionStats& c = snap.connections[0];
   const size_t ring_bytes = GetParam().incremental
                                 ? config.buffers.connection_entries * config.buffers.buffer_size
                                 : config.buffers.shared_entries * config.buffers.buffer_size;
-  EXPECT_LT(written, flood.size()) << "the server never stopped reading";
-  EXPECT_LE(c.input_bytes_held, config.input_high_water + ring_bytes);
-  EXPECT_LE(snap.totals.input_bytes_copied, config.input_high_water + ring_bytes);
-  std::printf("paused holding nothing: %zu bytes written, %llu held, %llu copied\n", written,
-              static_cast<unsigned long long>(c.input_bytes_held),
-              static_cast<unsigned long long>(snap.totals.input_bytes_copied));
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-  EXPECT_LE(rss_growth_kib, static_cast<long>((config.input_high_water + ring_bytes) / 1024) + 1024)
-      << "received " << c.recv_bytes << " bytes while paused";
-#else
-  (void)rss_growth_kib;
-#endif
-  reactor->PostToConnection(handle, [](ConnectionIo& io) { io.ResumeInput(); });
-  std::string echoed;
-  std::thread reader([&] { echoed = client.ReadExactly(flood.size(), std::chrono::seconds(30)); });
-  client.Send(std::string_view(flood).substr(written));
-  reader.join();
-  EXPECT_TRUE(echoed == flood) << echoed.size() << " of " << flood.size() << " bytes";
+  ExpectPausedFloodBounded(*reactor, client, config, GetParam().incremental,
+                           config.input_high_water + ring_bytes, 10, [&] {
+    reactor->PostToConnection(handle, [](ConnectionIo& io) { io.ResumeInput(); });
+  });
 }
 
 TEST_P(ReactorTest, SeveralReactorsShareOnePort) {
