@@ -164,12 +164,6 @@ constexpr size_t kKeptWorkerBodyBytes = 64 << 10;
 // connections in the middle of a request at once, typically a few; more are freed.
 constexpr size_t kKeptExchanges = 64;
 
-bool SameLimits(const net::HttpLimits& a, const net::HttpLimits& b) {
-  return a.max_request_line == b.max_request_line && a.max_header_bytes == b.max_header_bytes &&
-         a.max_headers == b.max_headers && a.max_body == b.max_body &&
-         a.max_chunk_overhead == b.max_chunk_overhead;
-}
-
 // Parses the complete requests of `batch` again and answers them into `responses`.
 void AnswerBatch(WorkerState& worker, std::string_view batch, std::string* responses) {
   for (;;) {
@@ -241,7 +235,7 @@ void HttpHandler::TakeExchange() {
   std::vector<std::unique_ptr<Exchange>>& pool = ExchangePool();
   // Every handler of a reactor has the same limits; a pool entry made for other limits (a
   // test's earlier server on a reused thread) is replaced.
-  if (!pool.empty() && SameLimits(pool.back()->limits, settings_->limits)) {
+  if (!pool.empty() && pool.back()->limits == settings_->limits) {
     x_ = std::move(pool.back());
     pool.pop_back();
   } else {
