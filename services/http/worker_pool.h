@@ -4,9 +4,8 @@
 // futex when idle, so the reactor posting work never takes a lock, and a post makes a
 // system call only when the worker sleeps. (std::atomic::wait, used before, yielded four
 // times before it slept: on a core shared with the reactor each yield was a switch to the
-// reactor and back.) Posting to a given
-// worker keeps order, which is how one connection's pipelined requests stay in order when
-// the app runs off the reactor.
+// reactor and back.) Posting to a given worker keeps order, which is how one connection's
+// pipelined requests stay in order when the app runs off the reactor.
 //
 //   WorkerPool pool(2);
 //   pool.Post(connection_id % pool.size(), [] { ...; WorkerPool::AtBatchEnd(flush); });
