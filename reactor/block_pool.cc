@@ -31,6 +31,7 @@ char* BlockPool::TakeBlock() {
   if (!cache_.empty()) {
     block = cache_.back();
     cache_.pop_back();
+    cache_low_ = std::min(cache_low_, cache_.size());
   } else {
     block = static_cast<char*>(::operator new(block_size_));
   }
@@ -43,16 +44,34 @@ void BlockPool::Release(char* block) {
   assert(block != nullptr);
   assert(in_use_ > 0 && "Release of a block this pool did not hand out");
   --in_use_;
-  if (cache_.size() < retain_blocks_) {
-    cache_.push_back(block);  // within the reserved capacity: never allocates
-  } else {
-    ::operator delete(block);
+  if (cache_.size() == cache_.capacity()) {
+    try {
+      cache_.reserve(std::max<size_t>(2 * cache_.capacity(), 16));
+    } catch (const std::bad_alloc&) {
+      ::operator delete(block);  // no room to remember it: the heap takes it back
+      return;
+    }
   }
+  cache_.push_back(block);
+}
+
+bool BlockPool::Decay() {
+  // The blocks at the bottom of the cache are the ones no Acquire reached this interval.
+  FreeCachedDownTo(cache_.size() - (std::max(cache_low_, retain_blocks_) - retain_blocks_));
+  cache_low_ = cache_.size();
+  return cache_.size() > retain_blocks_;
 }
 
 void BlockPool::Trim() {
-  for (char* block : cache_) ::operator delete(block);
-  cache_.clear();
+  FreeCachedDownTo(0);
+  cache_low_ = 0;
+}
+
+void BlockPool::FreeCachedDownTo(size_t count) {
+  if (count >= cache_.size()) return;
+  for (size_t i = 0; i < cache_.size() - count; ++i) ::operator delete(cache_[i]);
+  cache_.erase(cache_.begin(), cache_.begin() + static_cast<ptrdiff_t>(cache_.size() - count));
+  if (cache_.capacity() > 2 * std::max<size_t>(cache_.size(), 16)) cache_.shrink_to_fit();
 }
 
 BlockPool::Stats BlockPool::stats() const {

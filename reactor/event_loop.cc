@@ -58,6 +58,7 @@ void Reactor::Impl::Loop() {
     HandleMailboxes();
     // Timers may produce output (a handler's timeout response), so they go first.
     RunTimers(now_ms_);
+    DecayOutputPool(now_ms_);
     ResumeInputs();
     FlushOutputs();
     RunIterationEnd(at_iteration_end);
@@ -87,7 +88,7 @@ void Reactor::Impl::HandleMailboxes() {
 // How long the loop may sleep: until the next timer may come due or, while stopping, the
 // shutdown deadline; without either, until a completion.
 bool Reactor::Impl::SleepDeadline(__kernel_timespec* ts) {
-  uint64_t deadline = wheel_.NextDeadline();
+  uint64_t deadline = std::min(wheel_.NextDeadline(), output_decay_ms_);
   if (stopping_) deadline = std::min(deadline, shutdown_deadline_ms_);
   if (deadline == kNever) return false;
   const uint64_t now = NowMs();

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -111,22 +112,55 @@ TEST(BlockPoolTest, AcquireNIsAllOrNothing) {
   for (char* b : got) pool.Release(b);
 }
 
-TEST(BlockPoolTest, FreesBlocksBeyondRetainBlocks) {
+TEST(BlockPoolTest, DecayFreesOnlyWhatAWholeIntervalDidNotNeed) {
   BlockPool pool(1024, 100, 2);
   std::vector<char*> blocks;
   for (int i = 0; i < 10; ++i) blocks.push_back(pool.Acquire());
-  EXPECT_EQ(pool.blocks_in_use(), 10u);
-  EXPECT_EQ(pool.blocks_cached(), 0u);
   for (char* b : blocks) pool.Release(b);
-  EXPECT_EQ(pool.blocks_in_use(), 0u);
-  EXPECT_EQ(pool.blocks_cached(), 2u) << "8 of the 10 were freed";
-  EXPECT_EQ(pool.stats().bytes_cached, 2048u);
+  EXPECT_EQ(pool.blocks_cached(), 10u) << "released blocks wait for Decay";
+  EXPECT_TRUE(pool.Decay()) << "the 10 were in use this interval: none is freed";
+  EXPECT_EQ(pool.blocks_cached(), 10u);
+
+  // A steady load of 4 reuses the top of the cache; the 6 below it go unneeded.
+  for (int round = 0; round < 3; ++round) {
+    std::vector<char*> taken;
+    for (int i = 0; i < 4; ++i) taken.push_back(pool.Acquire());
+    for (char* b : taken) {
+      EXPECT_NE(std::find(blocks.begin(), blocks.end(), b), blocks.end()) << "not from the heap";
+      pool.Release(b);
+    }
+  }
+  EXPECT_TRUE(pool.Decay());
+  EXPECT_EQ(pool.blocks_cached(), 6u) << "of the 6 unneeded ones, the 2 retained are kept";
+  EXPECT_EQ(pool.stats().bytes_cached, 6144u);
+
+  // A quiet interval: down to retain_blocks, and nothing left to decay.
+  EXPECT_FALSE(pool.Decay());
+  EXPECT_EQ(pool.blocks_cached(), 2u);
+  EXPECT_FALSE(pool.Decay());
+  EXPECT_EQ(pool.blocks_cached(), 2u) << "retain_blocks are kept however long they idle";
   pool.Trim();
   EXPECT_EQ(pool.blocks_cached(), 0u);
 
   BlockPool none(1024, 100, 0);
   none.Release(none.Acquire());
+  EXPECT_TRUE(none.Decay());
+  EXPECT_FALSE(none.Decay());
   EXPECT_EQ(none.blocks_cached(), 0u);
+}
+
+TEST(BlockPoolTest, CachedAndInUseTogetherNeverExceedTheCap) {
+  BlockPool pool(64, 8, 0);
+  std::vector<char*> all;
+  ASSERT_TRUE(pool.AcquireN(8, [&](char* b) { all.push_back(b); }));
+  for (int i = 0; i < 5; ++i) pool.Release(all[i]);
+  all.erase(all.begin(), all.begin() + 5);
+  // 3 in use and 5 cached: acquiring 5 more takes the cached ones, allocates none.
+  for (int i = 0; i < 5; ++i) all.push_back(pool.Acquire());
+  EXPECT_EQ(pool.Acquire(), nullptr);
+  EXPECT_EQ(pool.blocks_in_use() + pool.blocks_cached(), 8u);
+  for (char* b : all) pool.Release(b);
+  EXPECT_EQ(pool.blocks_cached(), 8u);
 }
 
 TEST(BlockPoolTest, ZeroCapRefusesEverything) {
@@ -522,6 +556,9 @@ TEST(OutputChainTest, AnIdleChainHoldsNoMemory) {
     EXPECT_EQ(chain.blocks(), 0u);
     EXPECT_EQ(chain.fragments(), 0u);
     EXPECT_EQ(pool.blocks_in_use(), 0u);
+    EXPECT_EQ(pool.blocks_cached(), 513u) << "until two quiet intervals have passed";
+    pool.Decay();
+    pool.Decay();
     EXPECT_EQ(pool.blocks_cached(), 0u);
   }
   EXPECT_EQ(sink.Count(Word(1)), 3);

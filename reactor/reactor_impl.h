@@ -298,6 +298,8 @@ class Reactor::Impl {
   void Reschedule(Connection& c);
   uint64_t NextCheck(Connection& c);
   void RunTimers(uint64_t now);
+  // Frees the output blocks that stayed cached for a whole kOutputDecayMs.
+  void DecayOutputPool(uint64_t now);
   void OnConnectionTimer(Connection& c, uint64_t now);
   void CheckConnection(Connection& c, uint64_t now);
   uint64_t RecheckMs(uint64_t timeout_ms) const;
@@ -331,6 +333,8 @@ class Reactor::Impl {
   static constexpr uint64_t kTimerTickMs = 8;
   static constexpr size_t kKeptSendSlots = 64;
   static constexpr size_t kKeptOutputBlocks = 16;  // free blocks the pool keeps for reuse
+  // Cached output blocks beyond kKeptOutputBlocks that go unneeded this long are freed.
+  static constexpr uint64_t kOutputDecayMs = 1000;
   // Closed slots that keep their Connection for the next accept; the slot table itself
   // never shrinks below this many entries.
   static constexpr size_t kKeptConnections = 64;
@@ -371,6 +375,8 @@ class Reactor::Impl {
   bool finished_ = false;
   uint64_t shutdown_deadline_ms_ = 0;
   uint64_t now_ms_ = 0;  // the clock as of this loop iteration's wake-up
+  // When DecayOutputPool next runs; kNever while the pool holds no more than it keeps.
+  uint64_t output_decay_ms_ = kNever;
   TimerWheel wheel_{NowMs()};  // the connections' timers
   // The slot table (slots.cc): null where a closed slot's Connection was freed.
   std::vector<std::unique_ptr<Connection>> connections_;

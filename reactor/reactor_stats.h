@@ -78,6 +78,7 @@ struct ReactorTotals {
   uint64_t input_bytes_held = 0;  // the sum of the connections' input_bytes_held
   uint64_t output_bytes_queued = 0;      // the sum of the connections' unsent output
   uint64_t output_blocks_in_use = 0;     // blocks of the output pool holding unsent bytes
+  uint64_t output_blocks_cached = 0;     // free blocks the pool keeps for reuse
   uint64_t output_pool_blocks = 0;       // the pool's cap
   uint64_t output_block_size = 0;
   uint64_t output_pool_refusals = 0;     // appends that found the pool at its cap

@@ -663,6 +663,43 @@ TEST_P(ReactorTest, FloodWhilePausedHoldingNothingIsBounded) {
   });
 }
 
+// Answers each input with a copy of `reply`, formatted into the reactor's output blocks.
+class CopyingHandler final : public ConnectionHandler {
+ public:
+  explicit CopyingHandler(const std::string* reply) : reply_(reply) {}
+  void OnInput(ConnectionIo& io) override {
+    io.input().Consume(io.input().size());
+    EXPECT_TRUE(io.output().Append(*reply_));
+  }
+
+ private:
+  const std::string* reply_;
+};
+
+// The output pool keeps the blocks a load used (the next wave reuses them instead of the
+// heap's) and gives back those no wave needed for a second, down to the 16 it always keeps.
+TEST_P(ReactorTest, OutputBlocksALoadLeftCachedGoBackAfterAQuietSecond) {
+  const std::string reply = Pattern(1 << 20, 7);  // 64 blocks of 16 KiB
+  auto reactor = std::make_unique<Reactor>(
+      Config(), [&] { return std::make_unique<CopyingHandler>(&reply); });
+  ASSERT_TRUE(reactor->Start().ok());
+  std::vector<TestClient> clients;
+  for (int i = 0; i < 4; ++i) clients.emplace_back(reactor->port());
+  // Each reply takes 64 blocks before its send is submitted.
+  for (TestClient& client : clients) client.Send("go");
+  for (TestClient& client : clients) ASSERT_EQ(client.ReadExactly(reply.size()), reply);
+  ASSERT_TRUE(WaitFor([&] { return reactor->Snapshot().totals.output_blocks_in_use == 0; }));
+  EXPECT_GT(reactor->Snapshot().totals.output_blocks_cached, 16u) << "kept for the next wave";
+  uint64_t cached = 0;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        cached = reactor->Snapshot().totals.output_blocks_cached;
+        return cached <= 16;
+      },
+      std::chrono::seconds(5)))
+      << cached << " blocks still cached";
+}
+
 TEST_P(ReactorTest, SeveralReactorsShareOnePort) {
   ReactorConfig config = Config();
   std::vector<std::unique_ptr<Reactor>> group;

@@ -24,6 +24,7 @@ ReactorSnapshot Reactor::Impl::TakeSnapshot(SnapshotDetail detail) {
   t.buffers = manager_->stats();
   const BlockPool::Stats pool = pool_.stats();
   t.output_blocks_in_use = pool.blocks_in_use;
+  t.output_blocks_cached = pool.blocks_cached;
   t.output_pool_blocks = pool.max_blocks;
   t.output_block_size = pool.block_size;
   t.output_pool_refusals = pool.acquire_failures;

@@ -5,7 +5,8 @@
 // timeout, handler timer, idle ring detach) and its timer re-armed at the next such time
 // (NextCheck). A loop iteration does work only for the timers that came due: nothing walks
 // the connection table. Deadlines are rounded up to kTimerTickMs, so a tick's deadlines
-// share one wake-up.
+// share one wake-up. The output pool's decay (DecayOutputPool) runs here too, once a
+// second while the pool caches more blocks than it keeps.
 //
 // Re-arming is lazy. Activity (a receive, a send) only moves deadlines later and touches
 // no timer: the timer fires at the old time, finds nothing due, and re-arms at the new one
@@ -32,6 +33,17 @@ void Reactor::Impl::RunTimers(uint64_t now) {
   wheel_.Advance(now, [this, now](TimerWheel::Timer* timer) {
     OnConnectionTimer(*static_cast<Connection*>(timer), now);
   });
+}
+
+void Reactor::Impl::DecayOutputPool(uint64_t now) {
+  if (output_decay_ms_ == kNever) {
+    // Blocks beyond those kept were released: they are freed once an interval goes by
+    // without the pool needing them. The wake-up is asked for only while there are some.
+    if (pool_.blocks_cached() > pool_.retain_blocks()) output_decay_ms_ = now + kOutputDecayMs;
+    return;
+  }
+  if (now < output_decay_ms_) return;
+  output_decay_ms_ = pool_.Decay() ? now + kOutputDecayMs : kNever;
 }
 
 void Reactor::Impl::OnConnectionTimer(Connection& c, uint64_t now) {

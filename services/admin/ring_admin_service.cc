@@ -80,6 +80,7 @@ void ToProto(const ReactorTotals& t, v1::ReactorStats* out) {
   out->set_input_bytes_held(t.input_bytes_held);
   out->set_output_bytes_queued(t.output_bytes_queued);
   out->set_output_blocks_in_use(t.output_blocks_in_use);
+  out->set_output_blocks_cached(t.output_blocks_cached);
   out->set_output_pool_blocks(t.output_pool_blocks);
   out->set_output_block_size(t.output_block_size);
   out->set_output_pool_refusals(t.output_pool_refusals);
