@@ -202,6 +202,7 @@ struct HttpParser::HeadMemo {
   }
 
   size_t size = 0;  // 0: nothing memorized
+  uint64_t generation = 0;  // counts the heads memorized on this thread
   char bytes[kMaxBytes] = {};
   HttpLimits limits;
   Head head;
@@ -213,19 +214,31 @@ constinit thread_local HttpParser::HeadMemo HttpParser::head_memo_;
 
 const HttpParser::HeadMemo* HttpParser::RecallHead(std::string_view input) {
   const HeadMemo& memo = head_memo_;
-  if (state_ != State::kRequestLine || !lines_.untouched() || !memo.Matches(input, limits_)) {
-    return nullptr;
-  }
+  if (!AtUntouchedRequestStart() || !memo.Matches(input, limits_)) return nullptr;
   // The fields stay in the memo: only Fill reads them, right after this.
   head_ = memo.head;
   StartBody();
   return &memo;
 }
 
+size_t HttpParser::SkipRepeatedHead(std::string_view input, uint64_t generation) {
+  const HeadMemo& memo = head_memo_;
+  if (memo.generation != generation || memo.head.body_length != 0 || memo.head.chunked ||
+      !AtUntouchedRequestStart() || !memo.Matches(input, limits_)) {
+    return 0;
+  }
+  // Parse would now hand out the head (kHead) and EndBodilessRequest return to a request's
+  // start, where this parser already is.
+  bytes_needed_ = 0;
+  recalled_generation_ = generation;
+  return memo.size;
+}
+
 void HttpParser::MemorizeHead(std::string_view head) const {
   if (head.size() > HeadMemo::kMaxBytes || fields_.size() > HeadMemo::kMaxFields) return;
   HeadMemo& memo = head_memo_;
   memo.size = head.size();
+  ++memo.generation;
   std::memcpy(memo.bytes, head.data(), head.size());
   memo.limits = limits_;
   memo.head = head_;
@@ -285,6 +298,7 @@ ParseResult HttpParser::ParseHead(std::string_view input, HttpRequest* request) 
   size_t head_size = 0;
   if (const HeadMemo* memo = RecallHead(input)) {
     head_size = memo->size;
+    recalled_generation_ = memo->generation;
     // From the memo, not from head_ just copied from it: reading back what was just stored
     // stalled on store forwarding (a third of Fill's samples).
     Fill(input, memo->head, {memo->fields, memo->field_count}, request);
@@ -300,6 +314,7 @@ ParseResult HttpParser::ParseHead(std::string_view input, HttpRequest* request) 
       return {};
     }
     head_size = lines_.line_start();
+    recalled_generation_ = 0;
     MemorizeHead(input.substr(0, head_size));
     Fill(input, head_, fields_, request);
   }

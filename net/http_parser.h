@@ -111,6 +111,12 @@
 // bytes and the limits. Pipelining and keep-alive clients repeat their heads; under
 // pipelined load the scan was 22% of server CPU (docs/BENCHMARKS.md).
 //
+// A caller that answers a request from its head alone can go one step further: once a head
+// was recalled (recalled_generation() names the memo entry), SkipRepeatedHead tells, with the
+// same one compare, that the next request is that head again, bodiless, and consumes it
+// without filling a request. The caller sends the answer it gave before (HttpHandler does,
+// for as long as the Date it carries is current).
+//
 // Thread-safety: thread-compatible; one parser per connection, used by one thread at a time.
 // The memo of the last head is per thread, so parsers on different threads share nothing.
 #ifndef RINGSIDE_NET_HTTP_PARSER_H_
@@ -211,6 +217,18 @@ class HttpParser {
   // that answers such a request at its head saves a call per request.
   void EndBodilessRequest();
 
+  // The memo entry (a per-thread generation number, never 0) the last head this parser
+  // completed was recalled from: that head repeated the one memorized before it. 0 when the
+  // last head was scanned (or none was completed yet).
+  uint64_t recalled_generation() const { return recalled_generation_; }
+
+  // At a request's start, when `input` starts with the head of memo entry `generation` (still
+  // this thread's memo), and that head has no body: consumes it as Parse followed by
+  // EndBodilessRequest would, but fills no request, and returns its size. The parser stays
+  // at a request's start. Otherwise returns 0 and changes nothing. The request is the very
+  // one that entry's head parsed to: the same bytes under the same limits.
+  size_t SkipRepeatedHead(std::string_view input, uint64_t generation);
+
   // True when nothing of a request has been seen since the last kComplete (or Reset): a
   // caller with no input left may then drop this parser's state, or use another parser in
   // the same state, for the connection's next request.
@@ -261,6 +279,9 @@ class HttpParser {
   // does not.
   const HeadMemo* RecallHead(std::string_view input);
   void MemorizeHead(std::string_view head) const;
+  bool AtUntouchedRequestStart() const {
+    return state_ == State::kRequestLine && lines_.untouched();
+  }
   Step ScanRequestLine(std::string_view input);
   int ParseRequestLine(std::string_view input, std::string_view line);
   Step ScanHeaders(std::string_view input);
@@ -287,6 +308,7 @@ class HttpParser {
   size_t header_start_ = 0;
   std::vector<FieldSpan> fields_;
   uint64_t remaining_ = 0;  // of a Content-Length body, not yet handed out
+  uint64_t recalled_generation_ = 0;
   ChunkedDecoder chunked_decoder_;
 };
 

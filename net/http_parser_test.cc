@@ -932,5 +932,77 @@ TEST(HttpParserTest, AHeadArrivingInPiecesAfterTheSameHeadParsesTheSame) {
   EXPECT_EQ(request.path, "/");
 }
 
+// ---- A repeated bodiless head, skipped (recalled_generation, SkipRepeatedHead) ----
+
+TEST(HttpParserTest, ARecalledHeadCanBeSkippedWhenItComesAgain) {
+  const std::string head = "GET /r HTTP/1.1\r\nHost: h\r\n\r\n";
+  const std::string next = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
+  HttpRequest request;
+  HttpParser parser;
+  ASSERT_EQ(parser.Parse(head, &request).status, ParseStatus::kHead);
+  EXPECT_EQ(parser.recalled_generation(), 0u) << "scanned, not recalled";
+  parser.EndBodilessRequest();
+  ASSERT_EQ(parser.Parse(head, &request).status, ParseStatus::kHead);
+  const uint64_t generation = parser.recalled_generation();
+  ASSERT_NE(generation, 0u);
+  parser.EndBodilessRequest();
+
+  // Another parser of the thread, under the same limits, may skip it too, with what follows.
+  HttpParser other;
+  const std::string input = head + next;
+  EXPECT_EQ(other.SkipRepeatedHead(input, generation), head.size());
+  EXPECT_EQ(other.recalled_generation(), generation);
+  EXPECT_TRUE(other.at_request_start());
+  const ParseResult r = other.Parse(std::string_view(input).substr(head.size()), &request);
+  ASSERT_EQ(r.status, ParseStatus::kHead);
+  EXPECT_EQ(request.path, "/next");
+  EXPECT_EQ(other.recalled_generation(), 0u);
+  // /next is the memo's head now: the old generation no longer matches anything.
+  other.EndBodilessRequest();
+  EXPECT_EQ(other.SkipRepeatedHead(input, generation), 0u);
+  EXPECT_EQ(parser.SkipRepeatedHead(head, generation), 0u);
+}
+
+TEST(HttpParserTest, OnlyTheSameBodilessHeadAtARequestsStartIsSkipped) {
+  HttpRequest request;
+  // Memorizes `head` and recalls it once; returns the generation recalled.
+  auto recall = [&](const std::string& head, const HttpLimits& limits = {}) {
+    HttpParser parser(limits);
+    EXPECT_EQ(parser.Parse(head, &request).status, ParseStatus::kHead);
+    HttpParser again(limits);
+    EXPECT_EQ(again.Parse(head, &request).status, ParseStatus::kHead);
+    return again.recalled_generation();
+  };
+  const std::string head = GetWith("Host: a\r\n");
+  uint64_t generation = recall(head);
+  ASSERT_NE(generation, 0u);
+
+  std::string other = head;
+  other[other.find('a')] = 'b';  // one byte differs
+  EXPECT_EQ(HttpParser().SkipRepeatedHead(other, generation), 0u);
+  EXPECT_EQ(HttpParser().SkipRepeatedHead(std::string_view(head).substr(0, head.size() - 1),
+                                          generation),
+            0u)
+      << "not all of it has arrived";
+  EXPECT_EQ(HttpParser({.max_headers = 1}).SkipRepeatedHead(head, generation), 0u)
+      << "other limits";
+  HttpParser midway;
+  ASSERT_EQ(midway.Parse(std::string_view(head).substr(0, 5), &request).status,
+            ParseStatus::kNeedMore);
+  EXPECT_EQ(midway.SkipRepeatedHead(head, generation), 0u) << "not at a request's start";
+  HttpParser fresh;
+  EXPECT_EQ(fresh.SkipRepeatedHead(head, generation), head.size());
+
+  // A head with a body is never skipped: its body must be parsed.
+  const std::string with_body = GetWith("Host: a\r\nContent-Length: 2\r\n");
+  generation = recall(with_body);
+  ASSERT_NE(generation, 0u);
+  EXPECT_EQ(HttpParser().SkipRepeatedHead(with_body + "ok", generation), 0u);
+  const std::string chunked = GetWith("Host: a\r\nTransfer-Encoding: chunked\r\n");
+  generation = recall(chunked);
+  ASSERT_NE(generation, 0u);
+  EXPECT_EQ(HttpParser().SkipRepeatedHead(chunked + "0\r\n\r\n", generation), 0u);
+}
+
 }  // namespace
 }  // namespace ringside::net

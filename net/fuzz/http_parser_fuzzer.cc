@@ -13,7 +13,8 @@
 // caller's buffer sometimes moved to a new allocation (ASan catches any pointer kept).
 // Both must see the same requests (heads, bodies, raw bytes per request) and end the same
 // way. Beyond that, what the caller keeps between reads must stay bounded by the limits,
-// whatever the body: that is the point of streaming.
+// whatever the body: that is the point of streaming. And a head skipped as a repeat of the
+// memorized one (SkipRepeatedHead) must be exactly the head Parse finds there, bodiless.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -84,6 +85,23 @@ Feed FragmentedFeed(uint8_t options, Fragmenter& fragmenter) {
           .record_steps = false};
 }
 
+// Parses the stream's first head twice (the second time it is the memo's), then skips it as
+// a repeat with a third parser: the skip takes what Parse took, and only a bodiless head.
+void CheckRepeatSkip(std::string_view stream, const HttpLimits& limits) {
+  HttpRequest request;
+  HttpParser first(limits);
+  const ParseResult head = first.Parse(stream, &request);
+  if (head.status != ParseStatus::kHead) return;
+  HttpParser second(limits);
+  const ParseResult again = second.Parse(stream, &request);
+  FUZZ_CHECK(again.status == ParseStatus::kHead && again.consumed == head.consumed);
+  const uint64_t generation = second.recalled_generation();  // 0: too large to memorize
+  HttpParser third(limits);
+  const size_t skipped = third.SkipRepeatedHead(stream, generation);
+  FUZZ_CHECK(skipped == (generation == 0 || request.has_body() ? 0 : head.consumed));
+  FUZZ_CHECK(third.at_request_start());
+}
+
 void FuzzParser(std::string_view stream, uint8_t options, Fragmenter& fragmenter) {
   const HttpLimits limits = LimitsFor(options);
   HttpParser parser(limits);
@@ -109,6 +127,7 @@ void FuzzParser(std::string_view stream, uint8_t options, Fragmenter& fragmenter
   for (const ParsedRequest& request : fragmented.requests) {
     FUZZ_CHECK(request.body.size() <= limits.max_body);
   }
+  CheckRepeatSkip(stream, limits);
 }
 
 void FuzzDecoder(std::string_view stream, uint8_t options, Fragmenter& fragmenter) {

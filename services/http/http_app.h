@@ -23,6 +23,10 @@
 // the body. Responses add "Connection: close" when the client is not kept alive, and
 // "Connection: keep-alive" when an HTTP/1.0 client is.
 //
+// A response is a function of the request, its body and the Date it carries: the app keeps
+// no other state from call to call. HttpHandler relies on that to send the answer to a
+// repeated bodiless request again while its Date is current (http_handler.h).
+//
 // Thread-safety: thread-compatible; it owns a net::DateCache, so give each thread its own.
 #ifndef RINGSIDE_SERVICES_HTTP_HTTP_APP_H_
 #define RINGSIDE_SERVICES_HTTP_HTTP_APP_H_
@@ -56,6 +60,8 @@ class HttpApp {
   void AppendEchoHead(const net::HttpRequest& request, std::optional<uint64_t> body_size,
                       std::string* out);
 
+  // The Date value a response formatted now would carry.
+  std::string_view Date() { return date_.Now(); }
   // Appends the response to a request the parser rejected with `status` (its error_status);
   // the response says "Connection: close" and the caller must close after sending it.
   void HandleParseError(int status, std::string* out);

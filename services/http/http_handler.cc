@@ -142,6 +142,21 @@ void FlushScratch(ConnectionIo& io) {
 
 constexpr size_t kScratchFlushBytes = 16 << 10;
 
+// The answer this reactor thread may send again, without a parse, to a request whose bytes
+// are the head of the parser memo's entry `head_generation` (HttpHandler's header).
+struct KeptAnswer {
+  uint64_t head_generation = 0;  // 0: none
+  size_t date_at = 0;            // where the response's Date value starts
+  std::string response;          // at most kMaxRepeatedAnswerBytes
+};
+
+KeptAnswer& ThreadKeptAnswer() {
+  thread_local KeptAnswer kept;
+  return kept;
+}
+
+constexpr std::string_view kDateField = "\r\nDate: ";
+
 // The request's views pointed into bytes that now live at `to` instead of `from`.
 void Rebase(const char* from, const char* to, net::HttpRequest* request) {
   if (from == to) return;
@@ -256,11 +271,23 @@ void HttpHandler::ReturnExchangeIfIdle(ConnectionIo& io) {
 
 void HttpHandler::OnInputInline(ConnectionIo& io) {
   InputStream& in = io.input();
+  KeptAnswer& kept = ThreadKeptAnswer();
+  if (kept.head_generation != 0 &&
+      app().Date() != std::string_view(kept.response).substr(kept.date_at, net::DateCache::kSize)) {
+    kept.head_generation = 0;  // a second has passed: the next repeat is answered afresh
+  }
   bool close_after = false;
   bool completed_any = false;
   while (!close_after) {
     const std::string_view input = in.pending();
     if (input.size() < x_->parser.bytes_needed()) break;
+    if (kept.head_generation != 0) {
+      if (const size_t answered = AnswerRepeat(io, input)) {
+        in.Consume(answered);
+        completed_any = true;
+        continue;
+      }
+    }
     const net::ParseResult r = x_->parser.Parse(input, &x_->request);
     CountBodyBytes(r);
     if (r.send_continue) Scratch().append(net::kContinueResponse);
@@ -275,6 +302,30 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
   UpdateRequestTimer(io, completed_any);
   FlushScratch(io);
   if (close_after) io.CloseAfterFlush();
+}
+
+size_t HttpHandler::AnswerRepeat(ConnectionIo& io, std::string_view input) {
+  const KeptAnswer& kept = ThreadKeptAnswer();
+  const size_t size = x_->parser.SkipRepeatedHead(input, kept.head_generation);
+  if (size == 0) return 0;
+  io.CountRequest();
+  std::string& scratch = Scratch();
+  scratch.append(kept.response);
+  if (scratch.size() >= kScratchFlushBytes) FlushScratch(io);
+  return size;
+}
+
+void HttpHandler::KeepAnswer(std::string_view response) {
+  const uint64_t generation = x_->parser.recalled_generation();
+  if (generation == 0 || !x_->request.keep_alive || response.size() > kMaxRepeatedAnswerBytes) {
+    return;
+  }
+  const size_t date_field = response.find(kDateField);
+  if (date_field == std::string_view::npos) return;
+  KeptAnswer& kept = ThreadKeptAnswer();
+  kept.head_generation = generation;
+  kept.date_at = date_field + kDateField.size();
+  kept.response.assign(response);
 }
 
 HttpHandler::Step HttpHandler::Serve(ConnectionIo& io, const net::ParseResult& r,
@@ -411,8 +462,11 @@ void HttpHandler::FinishRequest(ConnectionIo& io) {
   if (!x_->head.holds_buffer()) {
     // A request without a body (the pipelined common case): answered from the input in
     // place, nothing to let go.
-    app().Handle(x_->request, {}, &Scratch());
-    if (Scratch().size() >= kScratchFlushBytes) FlushScratch(io);
+    std::string& scratch = Scratch();
+    const size_t start = scratch.size();
+    app().Handle(x_->request, {}, &scratch);
+    KeepAnswer(std::string_view(scratch).substr(start));
+    if (scratch.size() >= kScratchFlushBytes) FlushScratch(io);
     return;
   }
   if (x_->body_use == BodyUse::kStream) {

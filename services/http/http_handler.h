@@ -20,6 +20,14 @@
 // exceed MaxBatchedRequestBytes() gets 413, and the reactor's input high-water mark must be
 // at least that (the server sets it so).
 //
+// Inline, a repeated request is answered without a parse: once a bodiless keep-alive
+// request's head was recalled from the parser's memo (net::HttpParser), its response is
+// kept per reactor thread (up to kMaxRepeatedAnswerBytes) with the memo entry; the next
+// request whose bytes are that head again, checked by the same one compare, gets the kept
+// response while its Date is still current. HttpApp's responses are a function of the
+// request and the Date, so the bytes are those Handle would format. Under pipelined load
+// this halved the user-space instructions per request (docs/BENCHMARKS.md).
+//
 // One connection timer (ConnectionIo::ArmTimer) serves both read timeouts: while a head is
 // arriving, the header timeout from its first byte; while a body is arriving, the body
 // timeout's windows (kDefaultBodyTimeoutMs). Either ends in 408 and a close (counted as
@@ -73,6 +81,8 @@ class HttpHandler final : public ConnectionHandler, public SlabAllocated<HttpHan
   // chunk framing rather than sent in place: a lease per few bytes would cost more memory
   // and send work (a fragment, an iovec) than the bytes.
   static constexpr size_t kCopiedChunkBytes = 512;
+  // The largest response kept to answer a repeated request with (see above).
+  static constexpr size_t kMaxRepeatedAnswerBytes = 1024;
 
   // Worker mode: the most raw bytes (head, body, chunk framing) a request may take; more is
   // 413. The largest head, the largest body and chunk overhead, and 64 KiB of framing.
@@ -125,6 +135,12 @@ class HttpHandler final : public ConnectionHandler, public SlabAllocated<HttpHan
   };
 
   void OnInputInline(ConnectionIo& io);
+  // Answers the request at the start of `input` with the thread's kept answer if it is a
+  // repeat of that answer's head; returns the bytes of the request it answered, or 0.
+  size_t AnswerRepeat(ConnectionIo& io, std::string_view input);
+  // Keeps `response`, just formatted for the current bodiless request, when that request
+  // may be repeated (a recalled head, kept alive).
+  void KeepAnswer(std::string_view response);
   void OnInputBatched(ConnectionIo& io);
   // Serves one parse result of `input` (the pending input the parser was given) inline.
   Step Serve(ConnectionIo& io, const net::ParseResult& r, std::string_view input);

@@ -827,6 +827,58 @@ TEST(HttpLimitsTest, ZeroBodyTimeoutLeavesAStalledBodyOpen) {
   EXPECT_EQ(server.reactor().Snapshot().totals.body_timeouts, 0u);
 }
 
+// A repeated bodiless request is answered with the response kept for its head, without a
+// parse; what it gets must be byte for byte what a parse would give: the same response while
+// the Date stands, a fresh one once the clock has moved on, and a head that differs, even in
+// one byte, parsed (and refused when malformed).
+TEST(HttpRepeatTest, RepeatedRequestsGetWhatAParseWouldGive) {
+  std::atomic<int64_t> now{1'800'000'000};
+  ServerMode mode{"incremental", true, 0};
+  mode.clock = [&] { return now.load(); };
+  TestHttpServer server(mode);
+  TestClient client(server.port());
+  auto repeat = [](std::string_view request, int times) {
+    std::string batch;
+    for (int i = 0; i < times; ++i) batch += request;
+    return batch;
+  };
+  // The first answer is formatted; from the second on, the head is the memo's.
+  client.Send(kPipeline);
+  const std::string answer = client.ReadUntil(
+      [](std::string_view r) { return r.ends_with("\r\n\r\nok"); });
+  ASSERT_TRUE(answer.starts_with("HTTP/1.1 200 OK\r\n")) << answer;
+  EXPECT_NE(answer.find("Date: Fri, 15 Jan 2027 08:00:00 GMT\r\n"), std::string::npos) << answer;
+  client.Send(repeat(kPipeline, 40));
+  EXPECT_TRUE(client.ReadExactly(40 * answer.size()) == repeat(answer, 40));
+
+  now += 1;
+  client.Send(repeat(kPipeline, 40));
+  const std::string later = client.ReadExactly(40 * answer.size());
+  std::string next_answer = answer;
+  next_answer.replace(next_answer.find("08:00:00"), 8, "08:00:01");
+  EXPECT_EQ(later.substr(0, answer.size()), next_answer) << "a kept answer is not sent past its second";
+  EXPECT_TRUE(later == repeat(next_answer, 40));
+
+  // HEAD of the same path: its own answer, kept and repeated alike.
+  const std::string head_request = "HEAD /pipeline HTTP/1.1\r\nHost: t\r\n\r\n";
+  client.Send(head_request);
+  const std::string head_answer = client.ReadUntil(
+      [](std::string_view r) { return r.ends_with("\r\n\r\n"); });
+  ASSERT_TRUE(head_answer.starts_with("HTTP/1.1 200 OK\r\n")) << head_answer;
+  client.Send(repeat(head_request, 5));
+  EXPECT_EQ(client.ReadExactly(5 * head_answer.size()), repeat(head_answer, 5));
+
+  // One byte off: a 404; then a malformed head after repeats, and nothing after it.
+  client.Send(repeat(kPipeline, 3) + "GET /pipelinf HTTP/1.1\r\nHost: t\r\n\r\n" +
+              repeat(kPipeline, 3) + "GET /pipeline HTTP/1.1\r\nHost : t\r\n\r\n" + kPipeline);
+  std::vector<int> statuses;
+  const std::vector<std::string> bodies = ReadResponses(client, 9, &statuses);
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 200, 404, 200, 200, 200, 400}));
+  ASSERT_EQ(bodies.size(), 8u);
+  EXPECT_EQ(bodies[6], "ok");
+  EXPECT_TRUE(client.WaitForClose()) << "nothing after the malformed request is answered";
+}
+
 TEST(HttpModesTest, BothModesGiveByteIdenticalResponses) {
   const std::vector<std::string> fragments = MixedTraffic();
   const std::string incremental = ServeAndRecord(true, fragments);

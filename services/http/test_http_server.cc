@@ -9,7 +9,8 @@
 namespace ringside::http {
 
 TestHttpServer::TestHttpServer(const ServerMode& mode, uint32_t header_timeout_ms,
-                               uint32_t body_timeout_ms, uint32_t body_min_rate) {
+                               uint32_t body_timeout_ms, uint32_t body_min_rate)
+    : app_(mode.clock) {
   if (mode.handler_threads > 0) {
     workers_ = std::make_unique<WorkerPool>(static_cast<size_t>(mode.handler_threads));
   }

@@ -27,6 +27,7 @@ struct ServerMode {
   // `proxy_trusted`; the header must be complete within the header timeout.
   ProxyVersions proxy_versions = ProxyVersions::kOff;
   const char* proxy_trusted = "127.0.0.0/8";
+  net::DateCache::Clock clock;  // the app's clock (seconds); empty: the real one
 };
 
 class TestHttpServer {
