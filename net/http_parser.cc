@@ -221,17 +221,27 @@ const HttpParser::HeadMemo* HttpParser::RecallHead(std::string_view input) {
   return &memo;
 }
 
-size_t HttpParser::SkipRepeatedHead(std::string_view input, uint64_t generation) {
+size_t HttpParser::SkipRepeatedHeads(std::string_view input, uint64_t generation,
+                                     size_t max_heads, size_t* skipped_bytes) {
+  *skipped_bytes = 0;
   const HeadMemo& memo = head_memo_;
   if (memo.generation != generation || memo.head.body_length != 0 || memo.head.chunked ||
       !AtUntouchedRequestStart() || !memo.Matches(input, limits_)) {
     return 0;
   }
-  // Parse would now hand out the head (kHead) and EndBodilessRequest return to a request's
-  // start, where this parser already is.
+  size_t heads = 1;
+  size_t at = memo.size;
+  while (heads < max_heads && input.size() - at >= memo.size &&
+         std::memcmp(input.data() + at, memo.bytes, memo.size) == 0) {
+    at += memo.size;
+    ++heads;
+  }
+  // Parse would have handed out each head (kHead) and EndBodilessRequest returned to a
+  // request's start, where this parser already is.
   bytes_needed_ = 0;
   recalled_generation_ = generation;
-  return memo.size;
+  *skipped_bytes = at;
+  return heads;
 }
 
 void HttpParser::MemorizeHead(std::string_view head) const {

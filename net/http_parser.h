@@ -112,10 +112,10 @@
 // pipelined load the scan was 22% of server CPU (docs/BENCHMARKS.md).
 //
 // A caller that answers a request from its head alone can go one step further: once a head
-// was recalled (recalled_generation() names the memo entry), SkipRepeatedHead tells, with the
-// same one compare, that the next request is that head again, bodiless, and consumes it
-// without filling a request. The caller sends the answer it gave before (HttpHandler does,
-// for as long as the Date it carries is current).
+// was recalled (recalled_generation() names the memo entry), SkipRepeatedHeads tells, with
+// the same one compare a request, that the next requests are that head again, bodiless, and
+// consumes them without filling a request. The caller sends the answer it gave before
+// (HttpHandler does, for as long as the Date it carries is current).
 //
 // Thread-safety: thread-compatible; one parser per connection, used by one thread at a time.
 // The memo of the last head is per thread, so parsers on different threads share nothing.
@@ -223,11 +223,13 @@ class HttpParser {
   uint64_t recalled_generation() const { return recalled_generation_; }
 
   // At a request's start, when `input` starts with the head of memo entry `generation` (still
-  // this thread's memo), and that head has no body: consumes it as Parse followed by
-  // EndBodilessRequest would, but fills no request, and returns its size. The parser stays
-  // at a request's start. Otherwise returns 0 and changes nothing. The request is the very
-  // one that entry's head parsed to: the same bytes under the same limits.
-  size_t SkipRepeatedHead(std::string_view input, uint64_t generation);
+  // this thread's memo, under this parser's limits), and that head has no body: consumes up
+  // to `max_heads` back-to-back copies of it as Parse and EndBodilessRequest would for each,
+  // but fills no request; returns how many, and their bytes in *skipped_bytes. The parser
+  // stays at a request's start. Otherwise returns 0 and changes nothing. Each request is the
+  // very one that entry's head parsed to: the same bytes under the same limits.
+  size_t SkipRepeatedHeads(std::string_view input, uint64_t generation, size_t max_heads,
+                           size_t* skipped_bytes);
 
   // True when nothing of a request has been seen since the last kComplete (or Reset): a
   // caller with no input left may then drop this parser's state, or use another parser in

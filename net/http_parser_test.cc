@@ -932,9 +932,26 @@ TEST(HttpParserTest, AHeadArrivingInPiecesAfterTheSameHeadParsesTheSame) {
   EXPECT_EQ(request.path, "/");
 }
 
-// ---- A repeated bodiless head, skipped (recalled_generation, SkipRepeatedHead) ----
+// ---- Repeated bodiless heads, skipped (recalled_generation, SkipRepeatedHeads) ----
 
-TEST(HttpParserTest, ARecalledHeadCanBeSkippedWhenItComesAgain) {
+// How many heads SkipRepeatedHeads skips at the start of `input` (at most `max`), with their
+// bytes.
+struct Skipped {
+  size_t heads = 0;
+  size_t bytes = 0;
+  bool operator==(const Skipped&) const = default;
+};
+Skipped Skip(HttpParser& parser, std::string_view input, uint64_t generation,
+             size_t max = SIZE_MAX) {
+  Skipped s;
+  s.heads = parser.SkipRepeatedHeads(input, generation, max, &s.bytes);
+  return s;
+}
+Skipped Skip(HttpParser&& parser, std::string_view input, uint64_t generation) {
+  return Skip(parser, input, generation);
+}
+
+TEST(HttpParserTest, ARecalledHeadIsSkippedWhereverItRepeats) {
   const std::string head = "GET /r HTTP/1.1\r\nHost: h\r\n\r\n";
   const std::string next = "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
   HttpRequest request;
@@ -947,20 +964,24 @@ TEST(HttpParserTest, ARecalledHeadCanBeSkippedWhenItComesAgain) {
   ASSERT_NE(generation, 0u);
   parser.EndBodilessRequest();
 
-  // Another parser of the thread, under the same limits, may skip it too, with what follows.
+  // Another parser of the thread, under the same limits, skips the run, up to what follows.
   HttpParser other;
-  const std::string input = head + next;
-  EXPECT_EQ(other.SkipRepeatedHead(input, generation), head.size());
+  const std::string input = head + head + head + next + head;
+  EXPECT_EQ(Skip(other, input, generation, 2), (Skipped{2, 2 * head.size()})) << "at most 2";
   EXPECT_EQ(other.recalled_generation(), generation);
   EXPECT_TRUE(other.at_request_start());
-  const ParseResult r = other.Parse(std::string_view(input).substr(head.size()), &request);
+  std::string_view rest = std::string_view(input).substr(2 * head.size());
+  EXPECT_EQ(Skip(other, rest, generation), (Skipped{1, head.size()}));
+  rest.remove_prefix(head.size());
+  const ParseResult r = other.Parse(rest, &request);
   ASSERT_EQ(r.status, ParseStatus::kHead);
   EXPECT_EQ(request.path, "/next");
   EXPECT_EQ(other.recalled_generation(), 0u);
   // /next is the memo's head now: the old generation no longer matches anything.
   other.EndBodilessRequest();
-  EXPECT_EQ(other.SkipRepeatedHead(input, generation), 0u);
-  EXPECT_EQ(parser.SkipRepeatedHead(head, generation), 0u);
+  rest.remove_prefix(r.consumed);
+  EXPECT_EQ(Skip(other, rest, generation), Skipped{});
+  EXPECT_EQ(Skip(parser, head, generation), Skipped{});
 }
 
 TEST(HttpParserTest, OnlyTheSameBodilessHeadAtARequestsStartIsSkipped) {
@@ -979,29 +1000,27 @@ TEST(HttpParserTest, OnlyTheSameBodilessHeadAtARequestsStartIsSkipped) {
 
   std::string other = head;
   other[other.find('a')] = 'b';  // one byte differs
-  EXPECT_EQ(HttpParser().SkipRepeatedHead(other, generation), 0u);
-  EXPECT_EQ(HttpParser().SkipRepeatedHead(std::string_view(head).substr(0, head.size() - 1),
-                                          generation),
-            0u)
+  EXPECT_EQ(Skip(HttpParser(), other, generation), Skipped{});
+  EXPECT_EQ(Skip(HttpParser(), head + other, generation), (Skipped{1, head.size()}));
+  EXPECT_EQ(Skip(HttpParser(), std::string_view(head).substr(0, head.size() - 1), generation),
+            Skipped{})
       << "not all of it has arrived";
-  EXPECT_EQ(HttpParser({.max_headers = 1}).SkipRepeatedHead(head, generation), 0u)
-      << "other limits";
+  EXPECT_EQ(Skip(HttpParser({.max_headers = 1}), head, generation), Skipped{}) << "other limits";
   HttpParser midway;
   ASSERT_EQ(midway.Parse(std::string_view(head).substr(0, 5), &request).status,
             ParseStatus::kNeedMore);
-  EXPECT_EQ(midway.SkipRepeatedHead(head, generation), 0u) << "not at a request's start";
-  HttpParser fresh;
-  EXPECT_EQ(fresh.SkipRepeatedHead(head, generation), head.size());
+  EXPECT_EQ(Skip(midway, head, generation), Skipped{}) << "not at a request's start";
+  EXPECT_EQ(Skip(HttpParser(), head, generation), (Skipped{1, head.size()}));
 
   // A head with a body is never skipped: its body must be parsed.
   const std::string with_body = GetWith("Host: a\r\nContent-Length: 2\r\n");
   generation = recall(with_body);
   ASSERT_NE(generation, 0u);
-  EXPECT_EQ(HttpParser().SkipRepeatedHead(with_body + "ok", generation), 0u);
+  EXPECT_EQ(Skip(HttpParser(), with_body + "ok", generation), Skipped{});
   const std::string chunked = GetWith("Host: a\r\nTransfer-Encoding: chunked\r\n");
   generation = recall(chunked);
   ASSERT_NE(generation, 0u);
-  EXPECT_EQ(HttpParser().SkipRepeatedHead(chunked + "0\r\n\r\n", generation), 0u);
+  EXPECT_EQ(Skip(HttpParser(), chunked + "0\r\n\r\n", generation), Skipped{});
 }
 
 }  // namespace

@@ -282,7 +282,8 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
     const std::string_view input = in.pending();
     if (input.size() < x_->parser.bytes_needed()) break;
     if (kept.head_generation != 0) {
-      if (const size_t answered = AnswerRepeat(io, input)) {
+      // A run of repeats is answered, then dropped from the input, at once.
+      if (const size_t answered = AnswerRepeats(io, input)) {
         in.Consume(answered);
         completed_any = true;
         continue;
@@ -304,15 +305,26 @@ void HttpHandler::OnInputInline(ConnectionIo& io) {
   if (close_after) io.CloseAfterFlush();
 }
 
-size_t HttpHandler::AnswerRepeat(ConnectionIo& io, std::string_view input) {
+size_t HttpHandler::AnswerRepeats(ConnectionIo& io, std::string_view input) {
   const KeptAnswer& kept = ThreadKeptAnswer();
-  const size_t size = x_->parser.SkipRepeatedHead(input, kept.head_generation);
-  if (size == 0) return 0;
-  io.CountRequest();
   std::string& scratch = Scratch();
-  scratch.append(kept.response);
-  if (scratch.size() >= kScratchFlushBytes) FlushScratch(io);
-  return size;
+  size_t answered = 0;
+  for (;;) {
+    // No more at a time than take the scratch string to its flush mark, as one by one.
+    const size_t room =
+        (kScratchFlushBytes - std::min(scratch.size(), kScratchFlushBytes)) / kept.response.size() +
+        1;
+    size_t bytes = 0;
+    const size_t heads = x_->parser.SkipRepeatedHeads(input.substr(answered),
+                                                      kept.head_generation, room, &bytes);
+    for (size_t i = 0; i < heads; ++i) {
+      io.CountRequest();
+      scratch.append(kept.response);
+    }
+    answered += bytes;
+    if (scratch.size() >= kScratchFlushBytes) FlushScratch(io);
+    if (heads < room) return answered;
+  }
 }
 
 void HttpHandler::KeepAnswer(std::string_view response) {

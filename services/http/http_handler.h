@@ -135,9 +135,9 @@ class HttpHandler final : public ConnectionHandler, public SlabAllocated<HttpHan
   };
 
   void OnInputInline(ConnectionIo& io);
-  // Answers the request at the start of `input` with the thread's kept answer if it is a
-  // repeat of that answer's head; returns the bytes of the request it answered, or 0.
-  size_t AnswerRepeat(ConnectionIo& io, std::string_view input);
+  // Answers the requests at the start of `input` with the thread's kept answer while they
+  // repeat that answer's head; returns the bytes of the requests it answered, or 0.
+  size_t AnswerRepeats(ConnectionIo& io, std::string_view input);
   // Keeps `response`, just formatted for the current bodiless request, when that request
   // may be repeated (a recalled head, kept alive).
   void KeepAnswer(std::string_view response);

@@ -859,6 +859,10 @@ TEST(HttpRepeatTest, RepeatedRequestsGetWhatAParseWouldGive) {
   EXPECT_EQ(later.substr(0, answer.size()), next_answer) << "a kept answer is not sent past its second";
   EXPECT_TRUE(later == repeat(next_answer, 40));
 
+  // A run longer than the scratch string's flush mark (16 KiB) goes out whole, in order.
+  client.Send(repeat(kPipeline, 1000));
+  EXPECT_TRUE(client.ReadExactly(1000 * answer.size()) == repeat(next_answer, 1000));
+
   // HEAD of the same path: its own answer, kept and repeated alike.
   const std::string head_request = "HEAD /pipeline HTTP/1.1\r\nHost: t\r\n\r\n";
   client.Send(head_request);
