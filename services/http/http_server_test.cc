@@ -756,7 +756,7 @@ void ProgressingUpload(uint16_t port) {
 // keep the linger busy, at the 5 s linger cap. An upload at 4x the rate and a fast one are
 // served meanwhile. Inline and in worker mode.
 TEST(HttpLimitsTest, SlowBodiesAreClosedAfterTheBodyTimeoutOthersUnaffected) {
-  for (const ServerMode mode : {ServerMode{"incremental", true, 0},
+  for (const ServerMode& mode : {ServerMode{"incremental", true, 0},
                                 ServerMode{"shared_workers", false, 2}}) {
     SCOPED_TRACE(mode.name);
     TestHttpServer server(mode, HttpHandler::kDefaultHeaderTimeoutMs, /*body_timeout_ms=*/300,
