@@ -1,8 +1,10 @@
 #include "ringside/reactor/reactor.h"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -192,6 +194,7 @@ absl::Status Reactor::Impl::SetUp() {
   incremental_ = manager_->incremental();
   fallback_reason_ = manager_->fallback_reason();
   if (incremental_) features_.push_back("IOU_PBUF_RING_INC");
+  RegisterFileTable();
   ArmAccept();
   ArmWake();
   return absl::OkStatus();
@@ -229,6 +232,32 @@ absl::Status Reactor::Impl::SetUpRing() {
                              IoUringLockedBytes(config_.queue_entries, cq_entries));
   }
   return absl::InternalError(absl::StrCat("io_uring_queue_init: ", std::strerror(-err)));
+}
+
+void Reactor::Impl::RegisterFileTable() {
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  const uint64_t entries = std::min<uint64_t>(
+      {config_.registered_files, config_.max_connections, files.rlim_cur});
+  // A kernel or a limit that refuses the table leaves every connection on its descriptor.
+  if (entries == 0 || io_uring_register_files_sparse(&ring_, static_cast<unsigned>(entries)) != 0) {
+    return;
+  }
+  registered_files_ = static_cast<uint32_t>(entries);
+  file_updates_.assign(ring_.sq.ring_entries, -1);
+  features_.push_back("REGISTERED_FILES");
+}
+
+void Reactor::Impl::UpdateFileTable(uint32_t slot, int fd) {
+  io_uring_sqe* sqe = Sqe();
+  // The kernel reads the descriptor when it issues the update, at the next submit: it
+  // waits in the entry of this SQE's position, which no other SQE uses until then. SQEs
+  // are issued in order and an update completes as it is issued, so the operations queued
+  // after it find the table as it leaves it.
+  int* value = &file_updates_[static_cast<size_t>(sqe - ring_.sq.sqes)];
+  *value = fd;
+  io_uring_prep_files_update(sqe, value, 1, static_cast<int>(slot));
+  io_uring_sqe_set_data64(sqe, UserData(kIgnore));
 }
 
 void Reactor::Impl::TearDown() {

@@ -95,6 +95,12 @@ struct ReactorConfig {
   // The handler must be able to make progress with this many bytes.
   size_t input_high_water = 1 << 20;
   size_t max_connections = 100000;
+  // Connections in the first this many slots (and below RLIMIT_NOFILE and max_connections)
+  // have their socket in the io_uring's registered file table, so the kernel finds it by
+  // index instead of looking the descriptor up (fget/fput) for every receive and send:
+  // 1.2-1.5% of server CPU under keep-alive and pipelined load. The table costs the kernel
+  // about 16 bytes an entry; 0 registers none. Connections past it use their descriptor.
+  uint32_t registered_files = 65536;
   ConnectionLimit* total_connections = nullptr;  // shared by a group of reactors; optional
   uint32_t idle_timeout_ms = 60000;  // no bytes either way for this long: close (0: never)
   uint32_t shutdown_timeout_ms = 10000;

@@ -159,6 +159,7 @@ class Reactor::Impl {
     ConnectionCounters stats;
     const uint32_t slot;
     uint32_t generation = 0;  // set per connection from the reactor's counter (slots.cc)
+    bool registered_file = false;  // the socket is in the file table, at index `slot`
     int fd = -1;
     RingId ring;
     Phase phase = Phase::kOpen;
@@ -298,6 +299,16 @@ class Reactor::Impl {
   void Reschedule(Connection& c);
   uint64_t NextCheck(Connection& c);
   void RunTimers(uint64_t now);
+  // The registered file table (reactor.cc): up to registered_files_ entries, one per slot.
+  void RegisterFileTable();
+  // Queues the update of the table's entry `slot` to `fd` (-1: empty).
+  void UpdateFileTable(uint32_t slot, int fd);
+  // Points `sqe`, prepared with c.fd, at the connection's table entry when it has one.
+  static void UseRegisteredFile(io_uring_sqe* sqe, const Connection& c) {
+    if (!c.registered_file) return;
+    sqe->fd = static_cast<int>(c.slot);
+    sqe->flags |= IOSQE_FIXED_FILE;
+  }
   // Frees the output blocks that stayed cached for a whole kOutputDecayMs.
   void DecayOutputPool(uint64_t now);
   void OnConnectionTimer(Connection& c, uint64_t now);
@@ -377,6 +388,8 @@ class Reactor::Impl {
   uint64_t now_ms_ = 0;  // the clock as of this loop iteration's wake-up
   // When DecayOutputPool next runs; kNever while the pool holds no more than it keeps.
   uint64_t output_decay_ms_ = kNever;
+  uint32_t registered_files_ = 0;  // entries of the registered file table; 0: none
+  std::vector<int> file_updates_;  // the values of queued table updates, by SQE index
   TimerWheel wheel_{NowMs()};  // the connections' timers
   // The slot table (slots.cc): null where a closed slot's Connection was freed.
   std::vector<std::unique_ptr<Connection>> connections_;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -314,6 +315,35 @@ TEST_P(ReactorTest, QuietConnectionClosesAfterTheIdleTimeout) {
   const ReactorSnapshot snap = reactor->Snapshot();
   EXPECT_EQ(snap.totals.idle_timeouts, 1u);
   EXPECT_EQ(snap.totals.connections, 0u);
+}
+
+// The first registered_files slots use the io_uring's registered file table, the rest their
+// descriptors; either way every byte is echoed, slots are reused across the table's
+// updates, and a connection the server closes reaches the client as EOF (the table's
+// reference to the socket is dropped with it).
+TEST_P(ReactorTest, ConnectionsInAndPastTheRegisteredFileTableEchoAndClose) {
+  for (const uint32_t entries : {0u, 3u}) {
+    SCOPED_TRACE(entries);
+    ReactorConfig config = Config();
+    config.registered_files = entries;
+    config.idle_timeout_ms = 300;
+    auto reactor = StartEcho(config);
+    const auto& features = reactor->features();
+    EXPECT_EQ(std::find(features.begin(), features.end(), "REGISTERED_FILES") != features.end(),
+              entries > 0);
+    for (int wave = 0; wave < 2; ++wave) {
+      std::vector<TestClient> clients;
+      for (int i = 0; i < 8; ++i) clients.emplace_back(reactor->port());
+      for (int i = 0; i < 8; ++i) clients[i].Send(Pattern(20000, wave * 8 + i));
+      for (int i = 0; i < 8; ++i) {
+        ASSERT_EQ(clients[i].ReadExactly(20000), Pattern(20000, wave * 8 + i)) << i;
+      }
+      // Quiet: the server closes each after the idle timeout.
+      for (TestClient& client : clients) EXPECT_TRUE(client.WaitForClose(std::chrono::seconds(5)));
+      ASSERT_TRUE(WaitFor([&] { return reactor->Snapshot().totals.connections == 0; }));
+    }
+    EXPECT_EQ(reactor->Snapshot().totals.idle_timeouts, 16u);
+  }
 }
 
 TEST_P(ReactorTest, ConnectionsOverTheReactorLimitAreRefusedOthersUnaffected) {

@@ -82,6 +82,7 @@ bool Reactor::Impl::InFlight(const Connection& c) {
 void Reactor::Impl::ArmRecv(Connection& c) {
   io_uring_sqe* sqe = Sqe();
   io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
+  UseRegisteredFile(sqe, c);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = manager_->bgid(c.ring);
   io_uring_sqe_set_data64(sqe, UserData(kRecv, c.slot, c.generation));
@@ -235,6 +236,7 @@ void Reactor::Impl::FinishDetach(Connection& c) {
   ++totals_.idle_detaches;
   io_uring_sqe* sqe = Sqe();
   io_uring_prep_poll_add(sqe, c.fd, POLLIN);
+  UseRegisteredFile(sqe, c);
   io_uring_sqe_set_data64(sqe, UserData(kPoll, c.slot, c.generation));
   c.receive = Receive::kPolling;
 }

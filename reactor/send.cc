@@ -71,6 +71,7 @@ void Reactor::Impl::StartSend(Connection& c) {
     s.message.msg_iovlen = static_cast<size_t>(iovecs);
     io_uring_prep_sendmsg(sqe, c.fd, &s.message, MSG_NOSIGNAL);
   }
+  UseRegisteredFile(sqe, c);
   io_uring_sqe_set_data64(sqe, UserData(kSend, c.slot, c.generation));
 }
 
@@ -124,7 +125,12 @@ void Reactor::Impl::Close(Connection& c) {
   c.in.Clear();
   if (InFlight(c)) {
     io_uring_sqe* sqe = Sqe();
-    io_uring_prep_cancel_fd(sqe, c.fd, IORING_ASYNC_CANCEL_ALL);
+    if (c.registered_file) {
+      io_uring_prep_cancel_fd(sqe, static_cast<int>(c.slot),
+                              IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
+    } else {
+      io_uring_prep_cancel_fd(sqe, c.fd, IORING_ASYNC_CANCEL_ALL);
+    }
     io_uring_sqe_set_data64(sqe, UserData(kIgnore));
   }
   MaybeFree(c);
@@ -137,6 +143,10 @@ void Reactor::Impl::MaybeFree(Connection& c) {
   totals_.recv_bytes += c.stats.recv_bytes;
   totals_.bytes_sent += c.stats.bytes_sent;
   totals_.buf_more_completions += c.stats.buf_more_completions;
+  // The table's reference keeps the socket open until the update is issued, at this
+  // iteration's submit.
+  if (c.registered_file) UpdateFileTable(c.slot, -1);
+  c.registered_file = false;
   close(c.fd);
   DetachRing(c);
   c.handler.reset();
