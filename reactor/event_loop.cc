@@ -144,6 +144,8 @@ void Reactor::Impl::Dispatch(uint64_t ud, int32_t res, uint32_t flags) {
       return OnAcceptRetry();
     case kWake:
       return ArmWake();
+    case kFileUpdate:
+      return OnFileUpdate(SlotOf(ud), res);
     case kRecv:
     case kSend:
     case kPoll:

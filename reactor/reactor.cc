@@ -257,7 +257,17 @@ void Reactor::Impl::UpdateFileTable(uint32_t slot, int fd) {
   int* value = &file_updates_[static_cast<size_t>(sqe - ring_.sq.sqes)];
   *value = fd;
   io_uring_prep_files_update(sqe, value, 1, static_cast<int>(slot));
-  io_uring_sqe_set_data64(sqe, UserData(kIgnore));
+  io_uring_sqe_set_data64(sqe, UserData(kFileUpdate, slot));
+}
+
+void Reactor::Impl::OnFileUpdate(uint32_t slot, int32_t res) {
+  if (res >= 0) return;
+  // Out of kernel memory, say: a connection whose socket did not get into the table fails
+  // its first receive (EBADF) and closes like any connection whose receive fails.
+  file_table_log_.Write([&] {
+    return absl::StrCat("reactor ", config_.id, ": the registered file table's entry ", slot,
+                        " could not be updated: ", std::strerror(-res));
+  });
 }
 
 void Reactor::Impl::TearDown() {

@@ -48,7 +48,7 @@ namespace ringside {
 
 // user_data of an SQE: the operation in the low byte, then the connection slot and its
 // generation, so a completion for a connection that has since closed is recognised.
-enum Op : uint8_t { kAccept = 1, kAcceptRetry, kWake, kRecv, kSend, kPoll, kIgnore };
+enum Op : uint8_t { kAccept = 1, kAcceptRetry, kWake, kRecv, kSend, kPoll, kIgnore, kFileUpdate };
 
 inline uint64_t UserData(Op op, uint32_t slot = 0, uint32_t generation = 0) {
   return op | (uint64_t{slot & 0xffffff} << 8) | (uint64_t{generation} << 32);
@@ -303,6 +303,7 @@ class Reactor::Impl {
   void RegisterFileTable();
   // Queues the update of the table's entry `slot` to `fd` (-1: empty).
   void UpdateFileTable(uint32_t slot, int fd);
+  void OnFileUpdate(uint32_t slot, int32_t res);
   // Points `sqe`, prepared with c.fd, at the connection's table entry when it has one.
   static void UseRegisteredFile(io_uring_sqe* sqe, const Connection& c) {
     if (!c.registered_file) return;
@@ -408,6 +409,7 @@ class Reactor::Impl {
   uint64_t detached_retired_bytes_ = 0;
   IntervalLog shared_ring_log_;  // connections refused a ring of their own
   IntervalLog proxy_refusal_log_;  // connections refused by the PROXY protocol rules
+  IntervalLog file_table_log_;     // registered file table updates the kernel refused
   ReactorTotals totals_;
 };
 
