@@ -103,8 +103,7 @@ void Reactor::Impl::NewConnection(int fd) {
   Connection& c = TakeSlot();
   c.in_use = true;
   c.fd = fd;
-  c.registered_file = c.slot < registered_files_;
-  if (c.registered_file) UpdateFileTable(c.slot, fd);
+  c.registered_file = false;  // from its second send on (send.cc)
   c.id = NextConnectionId();
   c.handler = handlers_();
   c.stats = ConnectionCounters{};

@@ -60,6 +60,13 @@ void Reactor::Impl::StartSend(Connection& c) {
   free_send_slots_.pop_back();
   SendSlot& s = *c.send;
   const int iovecs = c.out.FillIovecs(s.iov, SendSlot::kIovecs);
+  if (!c.registered_file && c.stats.bytes_sent > 0 && c.slot < registered_files_) {
+    // Into the registered file table from its second send on: a connection that answers
+    // once and closes (a new connection per request) would pay two table updates for one
+    // descriptor lookup saved. The multishot receive armed before keeps its file.
+    c.registered_file = true;
+    UpdateFileTable(c.slot, c.fd);
+  }
   io_uring_sqe* sqe = Sqe();
   if (iovecs == 1) {
     // One contiguous run (a batch of responses in one block, or one lease): a plain send
