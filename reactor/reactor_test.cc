@@ -317,7 +317,8 @@ TEST_P(ReactorTest, QuietConnectionClosesAfterTheIdleTimeout) {
   EXPECT_EQ(snap.totals.connections, 0u);
 }
 
-// The first registered_files slots use the io_uring's registered file table, the rest their
+// Connections in the first registered_files slots enter the io_uring's registered file
+// table at their second send (an echo of 20 KB sends several times), the rest keep their
 // descriptors; either way every byte is echoed, slots are reused across the table's
 // updates, and a connection the server closes reaches the client as EOF (the table's
 // reference to the socket is dropped with it).
