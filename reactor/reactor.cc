@@ -263,7 +263,8 @@ void Reactor::Impl::UpdateFileTable(uint32_t slot, int fd) {
 void Reactor::Impl::OnFileUpdate(uint32_t slot, int32_t res) {
   if (res >= 0) return;
   // Out of kernel memory, say: a connection whose socket did not get into the table fails
-  // its first receive (EBADF) and closes like any connection whose receive fails.
+  // its next operation on the entry (EBADF) and closes like any connection whose send or
+  // receive fails.
   file_table_log_.Write([&] {
     return absl::StrCat("reactor ", config_.id, ": the registered file table's entry ", slot,
                         " could not be updated: ", std::strerror(-res));
