@@ -318,16 +318,18 @@ TEST_P(ReactorTest, QuietConnectionClosesAfterTheIdleTimeout) {
 }
 
 // Connections in the first registered_files slots enter the io_uring's registered file
-// table at their second send (an echo of 20 KB sends several times), the rest keep their
+// table at their second send (each client here makes two round trips), the rest keep their
 // descriptors; either way every byte is echoed, slots are reused across the table's
-// updates, and a connection the server closes reaches the client as EOF (the table's
-// reference to the socket is dropped with it).
+// updates, and a connection the server closes is freed (its poll, issued on the table's
+// entry once an incremental connection gave its ring back, is cancelled by the descriptor)
+// and reaches the client as EOF (the table's reference to the socket is dropped with it).
 TEST_P(ReactorTest, ConnectionsInAndPastTheRegisteredFileTableEchoAndClose) {
   for (const uint32_t entries : {0u, 3u}) {
     SCOPED_TRACE(entries);
     ReactorConfig config = Config();
     config.registered_files = entries;
     config.idle_timeout_ms = 300;
+    config.ring_idle_ms = 100;
     auto reactor = StartEcho(config);
     const auto& features = reactor->features();
     EXPECT_EQ(std::find(features.begin(), features.end(), "REGISTERED_FILES") != features.end(),
@@ -335,9 +337,12 @@ TEST_P(ReactorTest, ConnectionsInAndPastTheRegisteredFileTableEchoAndClose) {
     for (int wave = 0; wave < 2; ++wave) {
       std::vector<TestClient> clients;
       for (int i = 0; i < 8; ++i) clients.emplace_back(reactor->port());
-      for (int i = 0; i < 8; ++i) clients[i].Send(Pattern(20000, wave * 8 + i));
-      for (int i = 0; i < 8; ++i) {
-        ASSERT_EQ(clients[i].ReadExactly(20000), Pattern(20000, wave * 8 + i)) << i;
+      for (int trip = 0; trip < 2; ++trip) {
+        const uint32_t seed = (wave * 2 + trip) * 8;
+        for (int i = 0; i < 8; ++i) clients[i].Send(Pattern(20000, seed + i));
+        for (int i = 0; i < 8; ++i) {
+          ASSERT_EQ(clients[i].ReadExactly(20000), Pattern(20000, seed + i)) << i;
+        }
       }
       // Quiet: the server closes each after the idle timeout.
       for (TestClient& client : clients) EXPECT_TRUE(client.WaitForClose(std::chrono::seconds(5)));

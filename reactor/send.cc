@@ -132,12 +132,10 @@ void Reactor::Impl::Close(Connection& c) {
   c.in.Clear();
   if (InFlight(c)) {
     io_uring_sqe* sqe = Sqe();
-    if (c.registered_file) {
-      io_uring_prep_cancel_fd(sqe, static_cast<int>(c.slot),
-                              IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
-    } else {
-      io_uring_prep_cancel_fd(sqe, c.fd, IORING_ASYNC_CANCEL_ALL);
-    }
+    // By the descriptor, open until MaybeFree, whether or not the socket is in the file
+    // table: the kernel matches the operations by their file, so this cancels those issued
+    // on the table's entry too, and the receive armed before the socket entered it.
+    io_uring_prep_cancel_fd(sqe, c.fd, IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data64(sqe, UserData(kIgnore));
   }
   MaybeFree(c);
